@@ -1,0 +1,77 @@
+"""Word segmentation with character offsets and span <-> word-level BIO conversion.
+
+Words are what slots are tagged on (first word-piece of each word in the DNN, one CRF item per word in the
+baseline). The rule matches BERT's pre-tokenizer (split on whitespace, every punctuation mark its own word) so a word
+is never split across word-pieces of two words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from edge_nlu.definitions.model import SlotSpan
+
+_WORD = re.compile(r"[^\W_]+|[^\w\s]|_", re.UNICODE)
+
+
+def _is_punct(ch: str) -> bool:
+    return unicodedata.category(ch).startswith(("P", "S"))
+
+
+def split_words(text: str) -> list[tuple[str, int, int]]:
+    """Words of ``text`` as (word, start, end); punctuation and symbols are words of their own."""
+    out: list[tuple[str, int, int]] = []
+    for m in _WORD.finditer(text):
+        w = m.group()
+        # \w includes some marks/symbols; split any remaining punctuation characters off
+        if len(w) > 1 and any(_is_punct(c) for c in w):
+            start = m.start()
+            buf_start = None
+            for i, c in enumerate(w):
+                if _is_punct(c):
+                    if buf_start is not None:
+                        out.append((w[buf_start:i], start + buf_start, start + i))
+                        buf_start = None
+                    out.append((c, start + i, start + i + 1))
+                elif buf_start is None:
+                    buf_start = i
+            if buf_start is not None:
+                out.append((w[buf_start:], start + buf_start, start + len(w)))
+        else:
+            out.append((w, m.start(), m.end()))
+    return out
+
+
+def spans_to_bio(words: Sequence[tuple[str, int, int]], spans: Sequence[SlotSpan]) -> list[str]:
+    """BIO tags of ``words`` for character ``spans``; a word belongs to a span when they overlap."""
+    tags = ["O"] * len(words)
+    for span in sorted(spans, key=lambda s: s.start):
+        first = True
+        for i, (_, ws, we) in enumerate(words):
+            if we <= span.start or ws >= span.end:
+                continue
+            if tags[i] != "O":
+                continue
+            tags[i] = ("B-" if first else "I-") + span.slot
+            first = False
+    return tags
+
+
+def bio_to_spans(text: str, words: Sequence[tuple[str, int, int]], tags: Sequence[str]) -> list[SlotSpan]:
+    """Character spans from word-level BIO tags (an I- without a matching open span starts a new span)."""
+    spans: list[SlotSpan] = []
+    cur: tuple[str, int, int] | None = None
+    for (_, ws, we), tag in zip(words, tags):
+        if tag.startswith("I-") and cur is not None and cur[0] == tag[2:]:
+            cur = (cur[0], cur[1], we)
+            continue
+        if cur is not None:
+            spans.append(SlotSpan(cur[0], cur[1], cur[2], text[cur[1] : cur[2]]))
+            cur = None
+        if tag.startswith(("B-", "I-")):
+            cur = (tag[2:], ws, we)
+    if cur is not None:
+        spans.append(SlotSpan(cur[0], cur[1], cur[2], text[cur[1] : cur[2]]))
+    return spans
