@@ -1,0 +1,178 @@
+"""Artifact formats: a base folder and single-file skills, each with a manifest of sha256 sums.
+
+A *base* is a folder (tokenizer.json, embeddings.npy int8 + scales.npy, encoder.onnx, negatives.npy,
+manifest.json). A *skill* is one zip file (manifest.json, labels.json, weights.npz, patch.json, catalog.json), so
+installing it is one atomic rename. Both manifests carry a format version, sha256 and size of every file and the
+dimensions; a skill names the base it was built for (``base_id``: sha256 of the base's vocabulary, tokenizer and
+encoder) so a runtime refuses a corrupted file or a skill built for another base with an error naming the file and
+the check that failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+from edge_nlu.errors import ArtifactError
+
+BASE_FORMAT = "edge-nlu-base"
+SKILL_FORMAT = "edge-nlu-skill"
+FORMAT_VERSION = 1
+BASE_FILES = ("tokenizer.json", "embeddings.npy", "scales.npy", "encoder.onnx", "negatives.npy")
+SKILL_FILES = ("labels.json", "weights.npz", "patch.json", "catalog.json")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def base_id(files: dict[str, dict]) -> str:
+    """Identity of a base: what a skill's weights depend on (tokenizer, embeddings, encoder)."""
+    parts = [files[k]["sha256"] for k in ("tokenizer.json", "embeddings.npy", "scales.npy", "encoder.onnx")]
+    return sha256_bytes("".join(parts).encode())[:16]
+
+
+def write_base_manifest(folder: Path, dims: dict, build: dict | None = None) -> dict:
+    """Write manifest.json for the base files in ``folder``; returns it."""
+    files = {}
+    for name in BASE_FILES:
+        p = folder / name
+        files[name] = {"sha256": sha256_file(p), "size": p.stat().st_size}
+    tok = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    vocab = tok["model"]["vocab"]
+    manifest = {
+        "format": BASE_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "files": files,
+        "dims": dims,
+        "vocab_size": len(vocab),
+        "vocab_hash": sha256_bytes(json.dumps(sorted(vocab.items())).encode()),
+        "tokenizer_hash": files["tokenizer.json"]["sha256"],
+        "base_id": base_id(files),
+        "build": build or {},
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return manifest
+
+
+def read_json_file(path: Path, check: str = "json") -> dict:
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError("file is missing", file=str(path), check="exists") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ArtifactError(f"unreadable ({e.__class__.__name__})", file=str(path), check=check) from None
+    if not isinstance(obj, dict):
+        raise ArtifactError("is not a JSON object", file=str(path), check=check)
+    return obj
+
+
+def verify_base(folder: Path, check_sums: bool = True) -> dict:
+    """Read and check a base manifest and its files; returns the manifest or raises ArtifactError."""
+    mpath = folder / "manifest.json"
+    m = read_json_file(mpath, "manifest")
+    if m.get("format") != BASE_FORMAT:
+        raise ArtifactError(f"not an edge-nlu base (format {m.get('format')!r})", file=str(mpath), check="format")
+    if m.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(
+            f"format version {m.get('format_version')!r}, this runtime reads {FORMAT_VERSION}",
+            file=str(mpath),
+            check="format_version",
+        )
+    files = m.get("files")
+    if not isinstance(files, dict) or set(BASE_FILES) - set(files):
+        raise ArtifactError("lists the wrong files", file=str(mpath), check="manifest")
+    for name in BASE_FILES:
+        p = folder / name
+        if not p.is_file():
+            raise ArtifactError("file is missing", file=str(p), check="exists")
+        if p.stat().st_size != files[name].get("size"):
+            raise ArtifactError(
+                f"size {p.stat().st_size} bytes, manifest says {files[name].get('size')}", file=str(p), check="size"
+            )
+        if check_sums and sha256_file(p) != files[name].get("sha256"):
+            raise ArtifactError("sha256 does not match the manifest", file=str(p), check="sha256")
+    if m.get("base_id") != base_id(files):
+        raise ArtifactError("base_id does not match its files", file=str(mpath), check="base_id")
+    return m
+
+
+def write_skill(path: Path, members: dict[str, bytes], meta: dict) -> dict:
+    """Write a skill zip at ``path`` (caller makes it atomic); ``meta`` goes into its manifest."""
+    manifest = {
+        "format": SKILL_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "files": {k: {"sha256": sha256_bytes(v), "size": len(v)} for k, v in members.items()},
+        **meta,
+    }
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("manifest.json", json.dumps(manifest, indent=1))
+        for k, v in members.items():
+            z.writestr(k, v)
+    return manifest
+
+
+def read_skill(path: Path, base_manifest: dict | None = None) -> tuple[dict, dict[str, bytes]]:
+    """Read and verify a skill zip: manifest, members' sha256, format version and base compatibility."""
+    where = str(path)
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            if "manifest.json" not in names:
+                raise ArtifactError("has no manifest.json", file=where, check="manifest")
+            manifest = json.loads(z.read("manifest.json").decode("utf-8"))
+            members = {n: z.read(n) for n in SKILL_FILES if n in names}
+    except ArtifactError:
+        raise
+    except FileNotFoundError:
+        raise ArtifactError("file is missing", file=where, check="exists") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, KeyError) as e:
+        # zlib/CRC failures surface as BadZipFile or zlib.error (a ValueError-free Exception): see below
+        raise ArtifactError(f"not a readable skill archive ({e.__class__.__name__})", file=where, check="zip") from None
+    except Exception as e:  # zlib.error and friends from a corrupted member
+        raise ArtifactError(f"not a readable skill archive ({e.__class__.__name__})", file=where, check="zip") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != SKILL_FORMAT:
+        raise ArtifactError("not an edge-nlu skill", file=where + ":manifest.json", check="format")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(
+            f"format version {manifest.get('format_version')!r}, this runtime reads {FORMAT_VERSION}",
+            file=where + ":manifest.json",
+            check="format_version",
+        )
+    files = manifest.get("files") or {}
+    for n in SKILL_FILES:
+        if n not in members:
+            raise ArtifactError("member is missing", file=f"{where}:{n}", check="exists")
+        if not isinstance(files.get(n), dict) or sha256_bytes(members[n]) != files[n].get("sha256"):
+            raise ArtifactError("sha256 does not match the manifest", file=f"{where}:{n}", check="sha256")
+    if base_manifest is not None:
+        if manifest.get("base_id") != base_manifest.get("base_id"):
+            raise ArtifactError(
+                f"built for base {manifest.get('base_id')!r}, loaded base is {base_manifest.get('base_id')!r}",
+                file=where,
+                check="base_id",
+            )
+        if manifest.get("vocab_hash") != base_manifest.get("vocab_hash"):
+            raise ArtifactError("vocabulary differs from the base's", file=where, check="vocab_hash")
+        if manifest.get("dims") != base_manifest.get("dims"):
+            raise ArtifactError("dimensions differ from the base's", file=where, check="dims")
+    return manifest, members
+
+
+def npz_bytes(arrays: dict) -> bytes:
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()

@@ -1,0 +1,121 @@
+"""The shared base: pruned WordPiece tokenizer, memory-mapped int8 embedding table, one encoder session."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from edge_nlu.errors import ArtifactError
+from edge_nlu.runtime.artifacts import read_json_file, verify_base
+from edge_nlu.words import split_words
+
+log = logging.getLogger(__name__)
+
+MAX_PIECES = 64  # word-pieces per utterance, [CLS]/[SEP] included; later words are not parsed (truncated=True)
+
+
+@dataclass
+class Tokens:
+    """An utterance split into words (with character offsets) and the word-pieces of each word."""
+
+    words: list[tuple[str, int, int]]
+    pieces: list[list[int]]
+    truncated: bool
+
+
+class Base:
+    """Loads once per process; every skill reuses its tokenizer, embedding table and encoder session."""
+
+    def __init__(self, folder: str | Path, threads: int = 1, verify: bool = True) -> None:
+        self.folder = Path(folder)
+        self.manifest = verify_base(self.folder, check_sums=verify)
+        self.dims = self.manifest["dims"]
+        try:
+            self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        except Exception as e:  # tokenizers raises a bare Exception on bad JSON
+            raise ArtifactError(f"unreadable tokenizer ({e})", file=str(self.folder / "tokenizer.json"),
+                                check="tokenizer") from None
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.emb = self._load_npy("embeddings.npy", np.int8, mmap=True)
+        self.scales = self._load_npy("scales.npy", np.float32)
+        self.negatives = self._load_npy("negatives.npy", np.float16)
+        vocab, dim = self.emb.shape if self.emb.ndim == 2 else (0, 0)
+        if self.emb.ndim != 2 or (vocab, dim) != (self.manifest["vocab_size"], self.dims["emb"]):
+            raise ArtifactError(f"shape {self.emb.shape} does not match the manifest's dimensions",
+                                file=str(self.folder / "embeddings.npy"), check="dims")
+        if self.scales.shape != (vocab,):
+            raise ArtifactError(f"shape {self.scales.shape}, expected ({vocab},)",
+                                file=str(self.folder / "scales.npy"), check="dims")
+        if self.tokenizer.get_vocab_size() != vocab:
+            raise ArtifactError("vocabulary size differs from the embedding table",
+                                file=str(self.folder / "tokenizer.json"), check="vocab_size")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(self.folder / "encoder.onnx"), opts,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise ArtifactError(f"onnxruntime cannot load it ({e.__class__.__name__})",
+                                file=str(self.folder / "encoder.onnx"), check="onnx") from None
+        self.cls = self.tokenizer.token_to_id("[CLS]")
+        self.sep = self.tokenizer.token_to_id("[SEP]")
+        self.unk = self.tokenizer.token_to_id("[UNK]")
+        self.routing = self.manifest.get("routing", {})
+        self.base_id = self.manifest["base_id"]
+
+    def _load_npy(self, name: str, dtype, mmap: bool = False) -> np.ndarray:
+        path = self.folder / name
+        try:
+            arr = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        except Exception as e:
+            raise ArtifactError(f"unreadable array ({e.__class__.__name__})", file=str(path), check="npy") from None
+        if arr.dtype != dtype:
+            raise ArtifactError(f"dtype {arr.dtype}, expected {np.dtype(dtype)}", file=str(path), check="dtype")
+        return arr
+
+    def tokenize(self, text: str, max_pieces: int = MAX_PIECES) -> Tokens:
+        """Words and their pieces, cut at ``max_pieces`` (then ``truncated`` is True)."""
+        words = split_words(text)
+        if not words:
+            return Tokens([], [], False)
+        enc = self.tokenizer.encode([w for w, _, _ in words], is_pretokenized=True, add_special_tokens=False)
+        pieces: list[list[int]] = [[] for _ in words]
+        for pid, wid in zip(enc.ids, enc.word_ids):
+            if wid is not None:
+                pieces[wid].append(pid)
+        budget = max_pieces - 2
+        out_w, out_p, used = [], [], 0
+        for w, p in zip(words, pieces):
+            p = p or [self.unk]
+            if used + 1 > budget:
+                return Tokens(out_w, out_p, True)
+            p = p[: budget - used]
+            out_w.append(w)
+            out_p.append(p)
+            used += len(p)
+        return Tokens(out_w, out_p, False)
+
+    def embed(self, ids: np.ndarray, patch_q: np.ndarray | None = None, patch_s: np.ndarray | None = None):
+        """Float embeddings of ``ids``; ids at or past the vocabulary size index the skill's patch rows."""
+        vocab = self.scales.shape[0]
+        if patch_q is None or not (ids >= vocab).any():
+            return self.emb[ids].astype(np.float32) * self.scales[ids][..., None]
+        shared = np.minimum(ids, vocab - 1)
+        out = self.emb[shared].astype(np.float32) * self.scales[shared][..., None]
+        pm = ids >= vocab
+        local = ids[pm] - vocab
+        out[pm] = patch_q[local].astype(np.float32) * patch_s[local][:, None]
+        return out
+
+    def encode(self, emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Encoder states [B, T, 2H] and pooled vectors [B, 4H] for a batch of equal-length sequences."""
+        states, pooled = self.session.run(None, {"emb": emb})
+        return states, pooled

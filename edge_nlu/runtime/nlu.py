@@ -1,0 +1,278 @@
+"""The device-side NLU: one shared base, many skills (loaded on first use, LRU-capped), routing and resolution."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge_nlu.errors import EdgeNLUError, InputError, UnknownSkillError
+from edge_nlu.result import Alternative, ParseResult, Slot
+from edge_nlu.runtime.artifacts import read_json_file, read_skill
+from edge_nlu.runtime.base import Base, Tokens
+from edge_nlu.runtime.skill import Skill
+from edge_nlu.runtime.store import SkillStore, check_name, user_home
+from edge_nlu.words import bio_to_spans
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 2000  # longer input is refused with InputError: no voice utterance is this long
+LAUNCH = "LaunchRequest"
+_CARRIER = re.compile(
+    r"^\s*(?:(?:please|hey|ok|okay)\s+)?(?:ask|tell|open|launch|start|use|run|load|talk\s+to|begin|play)\s+(?:the\s+)?",
+    re.IGNORECASE,
+)
+_JOIN = re.compile(r"^\s*(?:to|for|about|that|if|whether|and|,)?\s*", re.IGNORECASE)
+
+
+@dataclass
+class _Item:
+    text: str
+    tokens: Tokens
+    skill: str | None  # forced by the caller or by an invocation name
+    candidates: list[str]
+    word_from: int  # words before this index are the invocation carrier phrase
+    launch: bool = False
+
+
+class NLU:
+    """Parse utterances into skill, intent and slots. Create with :func:`edge_nlu.load`."""
+
+    def __init__(self, model_dir: str | Path, *, home: str | Path | None = None, threads: int = 1,
+                 max_resident: int = 32, verify: bool = True) -> None:
+        model_dir = Path(model_dir)
+        self.model_dir = model_dir
+        self.base = Base(model_dir / "base", threads=threads, verify=verify)
+        self.config = read_json_file(model_dir / "config.json", "config") if (model_dir / "config.json").exists() else {}
+        self.builtin = SkillStore(model_dir / "skills", writable=False)
+        self.user = SkillStore(user_home() if home is None else Path(home), writable=True)
+        self.user.folder = self.user.folder / self.base.base_id
+        self.max_resident = max(1, int(max_resident))
+        self._cache: OrderedDict[str, Skill] = OrderedDict()
+        self._lock = threading.RLock()
+        self._meta: dict[str, dict] = {}
+        self.threshold = float(self.base.routing.get("threshold", 0.5))
+        self._refresh()
+
+    # -- skills --------------------------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        with self._lock:
+            paths = {n: self.builtin.path(n) for n in self.builtin.names()}
+            paths.update({n: self.user.path(n) for n in self.user.names()})
+            self._paths = paths
+            state = self.user.read_state()
+            enabled = set(self.config.get("enabled", list(self.builtin.names())))
+            enabled |= set(self.user.names())
+            enabled |= set(state.get("enabled", []))
+            enabled -= set(state.get("disabled", []))
+            self._enabled = sorted(n for n in enabled if n in paths)
+            self._invocations: dict[str, str] = {}
+            for n, inv in {**self.config.get("invocations", {}), **state.get("invocations", {})}.items():
+                if n in paths and inv:
+                    self._invocations[inv.lower()] = n
+
+    @property
+    def skills(self) -> list[str]:
+        """Names of every available skill (embedded default and user store)."""
+        return sorted(self._paths)
+
+    @property
+    def enabled_skills(self) -> list[str]:
+        """Skills that content-based routing considers when no skill is given."""
+        return list(self._enabled)
+
+    def skill(self, name: str) -> Skill:
+        """The loaded skill ``name`` (loads it on first use; evicts the least recently used past the cap)."""
+        with self._lock:
+            sk = self._cache.get(name)
+            if sk is not None:
+                self._cache.move_to_end(name)
+                return sk
+            path = self._paths.get(name)
+            if path is None:
+                raise UnknownSkillError(f"unknown skill {name!r} (installed: {', '.join(self.skills) or 'none'})")
+            sk = Skill(path, self.base.manifest)
+            self._cache[name] = sk
+            while len(self._cache) > self.max_resident:
+                self._cache.popitem(last=False)
+            return sk
+
+    def install_skill(self, path: str | Path, name: str | None = None, enable: bool = True) -> str:
+        """Verify a skill file against this base and install it (atomically) into the user store."""
+        path = Path(path)
+        manifest, _ = read_skill(path, self.base.manifest)
+        name = check_name(name or manifest.get("name") or path.stem)
+        data = path.read_bytes()
+        with self._lock, self.user.lock():
+            self.user.install_bytes(name, data)
+            state = self.user.read_state()
+            inv = manifest.get("invocation_name")
+            if enable:
+                state["enabled"] = sorted(set(state.get("enabled", [])) | {name})
+                state["disabled"] = [n for n in state.get("disabled", []) if n != name]
+            if inv:
+                state.setdefault("invocations", {})[name] = inv
+            self.user.write_state(state)
+            self._cache.pop(name, None)
+            self._refresh()
+        log.info("installed skill %s from %s", name, path)
+        return name
+
+    def remove_skill(self, name: str) -> None:
+        """Remove a user-installed skill (skills of the embedded default can only be disabled)."""
+        with self._lock, self.user.lock():
+            if name not in self.user.names():
+                if name in self._paths:
+                    raise EdgeNLUError(f"skill {name!r} is part of the read-only model; use disable_skill instead")
+                raise UnknownSkillError(f"unknown skill {name!r}")
+            self.user.remove(name)
+            state = self.user.read_state()
+            state["enabled"] = [n for n in state.get("enabled", []) if n != name]
+            state.get("invocations", {}).pop(name, None)
+            self.user.write_state(state)
+            self._cache.pop(name, None)
+            self._refresh()
+
+    def set_enabled(self, name: str, enabled: bool) -> None:
+        """Enable or disable a skill for content-based routing (kept in the user store)."""
+        if name not in self._paths:
+            raise UnknownSkillError(f"unknown skill {name!r}")
+        with self._lock, self.user.lock():
+            state = self.user.read_state()
+            on, off = set(state.get("enabled", [])), set(state.get("disabled", []))
+            (on.add if enabled else on.discard)(name)
+            (off.discard if enabled else off.add)(name)
+            state["enabled"], state["disabled"] = sorted(on), sorted(off)
+            self.user.write_state(state)
+            self._refresh()
+
+    # -- parsing -------------------------------------------------------------------------------------------
+    def parse(self, text: str, skill: str | None = None, n_best: int = 1, skills: list[str] | None = None
+              ) -> ParseResult:
+        """Parse one utterance. ``skill`` forces a skill; ``skills`` limits routing to a set."""
+        return self.parse_batch([text], skill=skill, n_best=n_best, skills=skills)[0]
+
+    def parse_batch(self, texts: list[str], skill: str | None = None, n_best: int = 1,
+                    skills: list[str] | None = None) -> list[ParseResult]:
+        """Parse many utterances; equal-length utterances share one encoder call."""
+        if isinstance(texts, str):
+            raise InputError("parse_batch takes a list of strings, not a string")
+        if skill is not None:
+            self.skill(skill)  # unknown skill: clear error before any work
+        cands = list(skills) if skills is not None else None
+        if cands is not None:
+            for s in cands:
+                if s not in self._paths:
+                    raise UnknownSkillError(f"unknown skill {s!r}")
+        items = [self._prepare(t, skill, cands) for t in texts]
+        results: list[ParseResult | None] = [None] * len(items)
+        groups: dict[int, list[int]] = {}
+        for i, it in enumerate(items):
+            if not it.tokens.words[it.word_from :] or it.launch:
+                results[i] = self._trivial(it)
+            else:
+                ids = self._ids(it, None)
+                groups.setdefault(len(ids), []).append(i)
+        for idx in groups.values():
+            ids = np.stack([self._ids(items[i], None) for i in idx])
+            states, pooled = self.base.encode(self.base.embed(ids)[None] if ids.ndim == 1 else self.base.embed(ids))
+            for r, i in enumerate(idx):
+                results[i] = self._finish(items[i], states[r], pooled[r], max(1, int(n_best)))
+        return results  # type: ignore[return-value]
+
+    def _prepare(self, text: str, skill: str | None, cands: list[str] | None) -> _Item:
+        if not isinstance(text, str):
+            raise InputError(f"an utterance must be a string, not {type(text).__name__}")
+        if len(text) > MAX_CHARS:
+            raise InputError(f"utterance is {len(text)} characters; the limit is {MAX_CHARS}")
+        tokens = self.base.tokenize(text)
+        word_from, launch = 0, False
+        if skill is None and cands is None and self._invocations:
+            m = _CARRIER.match(text)
+            if m:
+                rest = text[m.end() :].lower()
+                for inv, name in self._invocations.items():
+                    if rest.startswith(inv) and (len(rest) == len(inv) or not rest[len(inv)].isalnum()):
+                        j = m.end() + len(inv)
+                        j += _JOIN.match(text[j:]).end()
+                        word_from = sum(1 for _, s, _ in tokens.words if s < j)
+                        skill = name
+                        launch = word_from >= len(tokens.words)
+                        break
+        candidates = [skill] if skill else (cands if cands is not None else self._enabled)
+        return _Item(text, tokens, skill, candidates, word_from, launch)
+
+    def _ids(self, it: _Item, sk: Skill | None) -> np.ndarray:
+        ids = [self.base.cls]
+        vocab = self.base.scales.shape[0]
+        for (w, _, _), pieces in list(zip(it.tokens.words, it.tokens.pieces))[it.word_from :]:
+            row = sk.patch.get(w.lower()) if sk is not None and sk.patch else None
+            ids.extend([vocab + row] if row is not None else pieces)
+        ids.append(self.base.sep)
+        return np.asarray(ids, dtype=np.int64)
+
+    def _trivial(self, it: _Item) -> ParseResult:
+        if it.launch:
+            return ParseResult(it.text, it.skill, LAUNCH, 1.0, [], [Alternative(it.skill, LAUNCH, 1.0)], False,
+                               it.tokens.truncated)
+        return ParseResult(it.text, None, None, 0.0, [], [], True, it.tokens.truncated)
+
+    def _finish(self, it: _Item, states: np.ndarray, pooled: np.ndarray, n_best: int) -> ParseResult:
+        scored = []  # (in-skill probability, skill, intent index, probs)
+        for name in it.candidates:
+            sk = self.skill(name)
+            probs = sk.intent_probs(pooled[None])[0]
+            j = int(probs[: sk.n_real].argmax())
+            scored.append((float(probs[j]), name, probs))
+        scored.sort(key=lambda x: -x[0])
+        best_p, best_name, _ = scored[0]
+        sk = self.skill(best_name)
+        forced = it.skill is not None
+        oos = not forced and best_p < self.threshold
+        # re-encode with the chosen skill's patch when one of its words occurs
+        if sk.patch and any(w.lower() in sk.patch for w, _, _ in it.tokens.words[it.word_from :]):
+            ids = self._ids(it, sk)
+            st, po = self.base.encode(self.base.embed(ids[None], sk.patch_q, sk.patch_s))
+            states, pooled = st[0], po[0]
+        probs = sk.intent_probs(pooled[None])[0]
+        real = probs[: sk.n_real]
+        if forced:
+            real = real / max(real.sum(), 1e-9)
+        j = int(real.argmax())
+        alts = []
+        for p, name, pr in scored:
+            s2 = self.skill(name)
+            r = pr[: s2.n_real] / max(pr[: s2.n_real].sum(), 1e-9) if forced else pr[: s2.n_real]
+            for k in np.argsort(-r)[:n_best]:
+                alts.append(Alternative(name, s2.intents[int(k)], float(r[int(k)])))
+        alts.sort(key=lambda a: -a.confidence)
+        alts = alts[:n_best]
+        if oos:
+            return ParseResult(it.text, None, None, float(1.0 - best_p), [], alts, True, it.tokens.truncated)
+        words = it.tokens.words[it.word_from :]
+        firsts, pos = [], 1
+        for pieces, (w, _, _) in zip(it.tokens.pieces[it.word_from :], words):
+            firsts.append(pos)
+            pos += 1 if (sk.patch and w.lower() in sk.patch) else len(pieces)
+        tags = sk.decode(states[firsts])
+        slots = [Slot(s.slot, s.value, s.start, s.end, sk.resolve(s.slot, s.value))
+                 for s in bio_to_spans(it.text, words, tags)]
+        return ParseResult(it.text, best_name, sk.intents[j], float(real[j]), slots, alts, False,
+                           it.tokens.truncated)
+
+
+def load(path: str | Path | None = None, **kwargs) -> NLU:
+    """Load a model folder (``base/``, ``skills/``, ``config.json``); None loads the embedded default."""
+    if path is None:
+        path = Path(__file__).resolve().parent.parent / "models" / "default"
+        if not (path / "base").is_dir():
+            raise EdgeNLUError(f"the embedded default model is missing from {path}; reinstall edge-nlu")
+    path = Path(path)
+    if not (path / "base").is_dir():
+        raise EdgeNLUError(f"{path} is not an edge-nlu model folder (no base/ inside)")
+    return NLU(path, **kwargs)

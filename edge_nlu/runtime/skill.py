@@ -1,0 +1,126 @@
+"""A loaded skill: its heads, label maps, BIO-valid decoder, embedding patch and entity catalog."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from edge_nlu.errors import ArtifactError
+from edge_nlu.runtime.artifacts import read_skill
+
+NONE = "__none__"
+
+
+def bio_allowed(tags: list[str]) -> np.ndarray:
+    """[n+1, n] allowed transitions (row n = start): I-x only after B-x or I-x."""
+    n = len(tags)
+    ok = np.ones((n + 1, n), dtype=bool)
+    for j, t in enumerate(tags):
+        if t.startswith("I-"):
+            for i in range(n + 1):
+                prev = tags[i] if i < n else "O"
+                ok[i, j] = prev[2:] == t[2:] and prev[:2] in ("B-", "I-")
+    return ok
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    x = x - x.max(axis=axis, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=axis, keepdims=True))
+
+
+class Skill:
+    """Per-skill part of the model; small enough that loading one is a few milliseconds."""
+
+    def __init__(self, path: str | Path, base_manifest: dict | None = None) -> None:
+        self.path = Path(path)
+        self.manifest, members = read_skill(self.path, base_manifest)
+        where = str(self.path)
+        try:
+            labels = json.loads(members["labels.json"])
+            patch = json.loads(members["patch.json"])
+            self.catalog: dict = json.loads(members["catalog.json"])
+            w = np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False)
+            arrays = {k: w[k] for k in w.files}
+        except Exception as e:
+            raise ArtifactError(f"unreadable skill member ({e.__class__.__name__})", file=where, check="members") from None
+        try:
+            self.name: str = labels["name"]
+            self.invocation_name: str | None = labels.get("invocation_name")
+            self.intents: list[str] = labels["intents"]
+            self.tags: list[str] = labels["tags"]
+            self.temperature = float(labels.get("temperature", 1.0))
+            self.slot_types: dict[str, dict] = labels.get("slot_types", {})
+            self.intent_w = arrays["intent_w"].astype(np.float32)
+            self.intent_b = arrays["intent_b"].astype(np.float32)
+            self.slot_w = arrays["slot_w"].astype(np.float32)
+            self.slot_b = arrays["slot_b"].astype(np.float32)
+            self.patch_q = arrays["patch_q"]
+            self.patch_s = arrays["patch_s"].astype(np.float32)
+            words = patch["words"]
+        except (KeyError, TypeError, ValueError) as e:
+            raise ArtifactError(f"missing or bad field {e}", file=where, check="members") from None
+        dims = self.manifest.get("dims", {})
+        ok = (
+            self.intent_w.shape == (dims.get("pooled"), len(self.intents))
+            and self.intent_b.shape == (len(self.intents),)
+            and self.slot_w.shape == (dims.get("states"), len(self.tags))
+            and self.slot_b.shape == (len(self.tags),)
+            and self.patch_q.dtype == np.int8
+            and self.patch_q.shape == (len(words), dims.get("emb"))
+            and self.patch_s.shape == (len(words),)
+            and self.intents[-1:] == [NONE]
+        )
+        if not ok:
+            raise ArtifactError("weights do not match the label maps or dimensions", file=where, check="dims")
+        self.patch: dict[str, int] = {w: i for i, w in enumerate(words)}
+        self.transitions = np.where(bio_allowed(self.tags), 0.0, -1e9).astype(np.float32)
+        self.n_real = len(self.intents) - 1
+        self._resolvers: dict = {}
+
+    # -- heads -----------------------------------------------------------------------------------------------
+    def intent_probs(self, pooled: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities over this skill's intents + NONE (last), for [B, 4H] pooled vectors."""
+        z = (pooled @ self.intent_w + self.intent_b) / self.temperature
+        return np.exp(log_softmax(z))
+
+    def decode(self, states: np.ndarray) -> list[str]:
+        """BIO-valid Viterbi over per-word states [n_words, 2H]."""
+        if len(states) == 0:
+            return []
+        em = log_softmax(states @ self.slot_w + self.slot_b)
+        n, k = em.shape
+        score = self.transitions[k] + em[0]
+        back = np.zeros((n, k), dtype=np.int32)
+        trans = self.transitions[:k]
+        for i in range(1, n):
+            cand = score[:, None] + trans
+            back[i] = cand.argmax(0)
+            score = cand.max(0) + em[i]
+        best = [int(score.argmax())]
+        for i in range(n - 1, 0, -1):
+            best.append(int(back[i, best[-1]]))
+        return [self.tags[j] for j in reversed(best)]
+
+    def resolve(self, slot: str, value: str) -> dict | None:
+        """Canonical value and id of a slot value: the skill's catalog first, then the built-in resolver."""
+        from edge_nlu.runtime.resolve import CatalogResolver, resolve_builtin
+
+        info = self.slot_types.get(slot) or {}
+        tname = info.get("type", slot)
+        if tname in self.catalog:
+            res = self._resolvers.get(tname)
+            if res is None:
+                res = self._resolvers[tname] = CatalogResolver.from_dict(self.catalog[tname])
+            hit = res.resolve(value)
+            if hit is not None:
+                return hit
+        if info.get("builtin"):
+            return resolve_builtin(info["builtin"], value)
+        return None
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.intent_w, self.intent_b, self.slot_w, self.slot_b, self.patch_q,
+                                      self.patch_s))

@@ -1,0 +1,252 @@
+"""One command from data to artifacts: ``python -m export.build --config export/configs/default.json --out DIR``.
+
+Stages (each timed, with peak RSS, in ``build_report.json``): vocabulary → embedding init (SVD of the teacher's
+table) → corpus and skills → teacher soft labels (when ``--teacher`` names a fine-tuned teacher) → student
+training → ONNX export → int8 → calibration (per-skill temperature, routing threshold) → int8 guard → artifacts.
+Deterministic for a fixed config and seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+import torch
+
+from edge_nlu.runtime.artifacts import write_base_manifest
+from export.corpus import OOS, load_corpus, load_tokenizer
+from export.onnx_export import export_encoder
+from export.skill_compiler import choose_patch, patch_init, write_skill_file
+from export.student import NONE, SkillLabels, Student, make_examples, train_student
+from export.teacher import intent_key, load_teacher, teacher_dir, teacher_logits
+from export.vocab import build_vocab
+from quantize.int8 import quantize_encoder, quantize_rows
+
+log = logging.getLogger("export.build")
+
+DEFAULTS = {
+    "vocab_size": 16000,
+    "emb_dim": 128,
+    "hidden": 128,
+    "layers": 1,
+    "max_len": 64,
+    "seed": 0,
+    "student": {"epochs": 12, "batch_size": 32, "lr": 2e-3, "emb_lr": 1e-3, "neg_weight": 0.1, "alpha": 0.5,
+                "temperature": 2.0},
+    "negatives": 2000,
+    "enabled": None,
+    "guard_points": 0.3,
+}
+
+
+class Stages:
+    """Times each stage and records peak RSS so the build report says where time and memory went."""
+
+    def __init__(self) -> None:
+        self.report: dict[str, dict] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        log.info("stage %s ...", name)
+        t0 = time.time()
+        yield
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.report[name] = {"seconds": round(time.time() - t0, 1), "peak_rss_mb": round(rss, 1)}
+        log.info("stage %s done in %.1f s (peak RSS %.0f MB)", name, time.time() - t0, rss)
+
+
+def teacher_embeddings() -> np.ndarray:
+    from safetensors.numpy import load_file
+
+    w = load_file(str(teacher_dir() / "model.safetensors"))
+    key = next(k for k in w if k.endswith("word_embeddings.weight"))
+    return w[key].astype(np.float32)
+
+
+def svd_init(teacher_emb: np.ndarray, tmap: list[int], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Project the kept teacher rows onto their top ``dim`` singular directions; returns (table, projection)."""
+    x = teacher_emb[tmap]
+    _, _, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
+    proj = vt[:dim].T.astype(np.float32)
+    table = x @ proj
+    scale = 0.5 / table.std()
+    return (table * scale).astype(np.float32), (proj * scale).astype(np.float32)
+
+
+def soft_targets(examples, rows, skills: list[SkillLabels], teacher_out: Path, temperature: float) -> None:
+    """Attach the teacher's distributions, restricted to each skill (mass outside a skill → its NONE)."""
+    model, labels = load_teacher(teacher_out)
+    keep = [u for u in rows if (u.skill is None or u.skill in {s.name for s in skills})]
+    li, lt = teacher_logits(model, labels, keep)
+    gi = {k: i for i, k in enumerate(labels["intents"])}
+    gt = {k: i for i, k in enumerate(labels["tags"])}
+    p = torch.softmax(torch.tensor(li) / temperature, -1).numpy()
+    for e, u, pi, ti in zip(examples, keep, p, lt):
+        e.soft_intent = {}
+        for s in skills:
+            cols = [gi.get(intent_key(s.name, i), -1) for i in s.intents[:-1]]
+            d = np.array([pi[c] if c >= 0 else 0.0 for c in cols] + [0.0], dtype=np.float32)
+            d[-1] = max(0.0, 1.0 - d.sum())
+            e.soft_intent[s.name] = d / d.sum()
+        if e.skill is not None:
+            lab = next(s for s in skills if s.name == e.skill)
+            cols = [gt.get(t, 0) for t in lab.tags]
+            z = torch.tensor(ti[:, cols]) / temperature
+            e.soft_tags = torch.softmax(z, -1).numpy()[: len(e.first)]
+            if len(e.soft_tags) < len(e.first):  # teacher truncated earlier than the student
+                pad = np.zeros((len(e.first) - len(e.soft_tags), len(cols)), np.float32)
+                pad[:, 0] = 1.0
+                e.soft_tags = np.concatenate([e.soft_tags, pad])
+    del model
+
+
+def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
+    cfg = {**DEFAULTS, **cfg, "student": {**DEFAULTS["student"], **cfg.get("student", {})}}
+    torch.manual_seed(cfg["seed"])
+    np.random.seed(cfg["seed"])
+    torch.set_num_threads(int(cfg.get("threads", 1)))
+    stage = Stages()
+    work = out / "_work"
+    base_dir = out / "base"
+    for d in (work, base_dir, out / "skills"):
+        if d.exists():
+            shutil.rmtree(d)
+        d.mkdir(parents=True)
+    t_start = time.time()
+
+    with stage("vocabulary"):
+        tok, tmap = build_vocab(teacher_dir() / "tokenizer.json", cfg["vocab_size"])
+        tok.save(str(base_dir / "tokenizer.json"))
+        tok = load_tokenizer(base_dir / "tokenizer.json")
+        teacher_tok = load_tokenizer(teacher_dir() / "tokenizer.json")
+    with stage("embedding_init"):
+        temb = teacher_embeddings()
+        table, proj = svd_init(temb, tmap, cfg["emb_dim"])
+    with stage("corpus"):
+        corpus = load_corpus(cfg["sets"], limit_per_skill=cfg.get("limit_per_skill"), seed=cfg["seed"])
+        names = corpus.skills()
+        skills = []
+        patches = {}
+        for name in names:
+            rows = [u for u in corpus.train if u.skill == name]
+            lab = SkillLabels.from_rows(name, rows)
+            words = choose_patch(rows, None, tok, teacher_tok) if cfg.get("patch", True) else []
+            lab.patch = {w: i for i, w in enumerate(words)}
+            patches[name] = patch_init(words, teacher_tok, temb, proj)
+            skills.append(lab)
+        log.info("%d skills, %d train rows, %d patch rows", len(skills), len(corpus.train),
+                 sum(len(s.patch) for s in skills))
+    model = Student(table, skills, cfg["hidden"], cfg["layers"], patches)
+    by_name = {s.name: s for s in skills}
+    examples = make_examples(tok, corpus.train, by_name, model, cfg["max_len"])
+    if teacher is not None:
+        with stage("teacher_soft_labels"):
+            soft_targets(examples, corpus.train, skills, teacher, cfg["student"]["temperature"])
+    with stage("student_training"):
+        train_rep = train_student(model, examples, seed=cfg["seed"], **cfg["student"])
+    n_params = sum(p.numel() for p in model.emb.parameters()) + sum(p.numel() for p in model.encoder.parameters())
+    n_params += sum(p.numel() for p in model.intent.parameters()) + sum(p.numel() for p in model.slot.parameters())
+
+    with stage("export_int8"):
+        export_encoder(model.encoder, cfg["emb_dim"], work / "encoder_fp32.onnx")
+        quantize_encoder(work / "encoder_fp32.onnx", base_dir / "encoder.onnx")
+        w = model.emb.weight.detach().numpy()
+        q, s = quantize_rows(w[: model.vocab])
+        np.save(base_dir / "embeddings.npy", q)
+        np.save(base_dir / "scales.npy", s)
+        np.save(work / "projection.npy", proj)
+        np.save(base_dir / "negatives.npy", np.zeros((0, 4 * cfg["hidden"]), np.float16))  # filled below
+        dims = {"emb": cfg["emb_dim"], "hidden": cfg["hidden"], "states": 2 * cfg["hidden"],
+                "pooled": 4 * cfg["hidden"], "layers": cfg["layers"]}
+        manifest = write_base_manifest(base_dir, dims)
+        # negatives: pooled vectors of utterances from every skill, for training new skills' NONE class
+        rng = np.random.default_rng(cfg["seed"])
+        pick = rng.choice(len(corpus.train), size=min(cfg["negatives"], len(corpus.train)), replace=False)
+        from edge_nlu.runtime.base import Base
+
+        b = Base(base_dir, verify=False)
+        neg = [b.encode(b.embed(_ids(b, corpus.train[i].text)[None]))[1][0] for i in sorted(pick)]
+        np.save(base_dir / "negatives.npy", np.stack(neg).astype(np.float16))
+        manifest = write_base_manifest(base_dir, dims)
+        for lab in skills:
+            wts = _head_weights(model, lab.name)
+            rows = model.emb.weight.detach().numpy()[model.patch_offset[lab.name]:][: len(lab.patch)]
+            write_skill_file(out / "skills" / f"{lab.name}.skill", lab, wts, rows, manifest)
+    config = {"enabled": cfg["enabled"] or names, "invocations": cfg.get("invocations", {})}
+    (out / "config.json").write_text(json.dumps(config, indent=1))
+
+    with stage("calibration"):
+        from quantize.guard import calibrate
+
+        cal = calibrate(out, corpus.dev, base_dir)
+        manifest = write_base_manifest(base_dir, dims, build={"config": cfg.get("name")})
+        manifest["routing"] = {"threshold": cal["threshold"]}
+        (base_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        for lab in skills:  # re-write with the calibrated temperature (base manifest unchanged: same base_id)
+            wts = _head_weights(model, lab.name)
+            rows = model.emb.weight.detach().numpy()[model.patch_offset[lab.name]:][: len(lab.patch)]
+            write_skill_file(out / "skills" / f"{lab.name}.skill", lab, wts, rows, manifest,
+                             temperature=cal["temperature"].get(lab.name, 1.0))
+    with stage("int8_guard"):
+        from quantize.guard import guard
+
+        g = guard(out, work / "encoder_fp32.onnx", corpus.dev, cfg["guard_points"])
+    report = {
+        "config": cfg,
+        "stages": stage.report,
+        "total_seconds": round(time.time() - t_start, 1),
+        "student": train_rep,
+        "parameters": n_params,
+        "sizes": {
+            "base_bytes": sum(p.stat().st_size for p in base_dir.iterdir()),
+            "skills_bytes": {p.stem: p.stat().st_size for p in sorted((out / "skills").glob("*.skill"))},
+        },
+        "calibration": {"threshold": cal["threshold"], "temperature": cal["temperature"]},
+        "guard": g,
+    }
+    (out / "build_report.json").write_text(json.dumps(report, indent=1))
+    shutil.rmtree(work / "unused", ignore_errors=True)
+    if not g["passed"]:
+        raise SystemExit(f"int8 guard failed: {g}")
+    return report
+
+
+def _ids(base, text: str) -> np.ndarray:
+    t = base.tokenize(text)
+    return np.asarray([base.cls] + [p for ps in t.pieces for p in ps] + [base.sep], dtype=np.int64)
+
+
+def _head_weights(model: Student, name: str) -> dict[str, np.ndarray]:
+    it, sl = model.intent[name], model.slot[name]
+    return {
+        "intent_w": it.weight.detach().numpy().T.copy(),
+        "intent_b": it.bias.detach().numpy().copy(),
+        "slot_w": sl.weight.detach().numpy().T.copy(),
+        "slot_b": sl.bias.detach().numpy().copy(),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--teacher", help="folder of a fine-tuned teacher (python -m export.teacher) to distil from")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = json.loads(Path(args.config).read_text())
+    rep = build(cfg, Path(args.out), Path(args.teacher) if args.teacher else None)
+    log.info("build done in %.0f s: %s", rep["total_seconds"], json.dumps(rep["guard"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Export the student's shared encoder to ONNX (opset 17, dynamic batch and sequence length)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+OPSET = 17
+
+
+class _ExportEncoder(nn.Module):
+    def __init__(self, encoder: nn.Module) -> None:
+        super().__init__()
+        self.lstm = encoder.lstm
+
+    def forward(self, emb: torch.Tensor):
+        out, _ = self.lstm(emb)
+        return out, torch.cat([out.mean(1), out.max(1).values], -1)
+
+
+def export_encoder(encoder: nn.Module, emb_dim: int, path: Path) -> Path:
+    """Write the encoder graph: input ``emb`` [B, T, E] float32 -> ``states`` [B, T, 2H], ``pooled`` [B, 4H]."""
+    m = _ExportEncoder(encoder).eval()
+    dummy = torch.randn(2, 7, emb_dim)
+    with torch.no_grad():
+        torch.onnx.export(
+            m,
+            (dummy,),
+            str(path),
+            input_names=["emb"],
+            output_names=["states", "pooled"],
+            dynamic_axes={"emb": {0: "batch", 1: "seq"}, "states": {0: "batch", 1: "seq"}, "pooled": {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    log.info("exported encoder to %s (%d bytes)", path, path.stat().st_size)
+    return path

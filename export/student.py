@@ -1,0 +1,266 @@
+"""The student: shared int8-able embeddings + a small BiLSTM encoder, with per-skill heads and embedding patches.
+
+Shared (the base): word-piece embedding table (initialised by an SVD projection of the teacher's table) and the
+BiLSTM encoder, trained on every skill of the build at once. Per skill: an intent head with an extra "none"
+class (trained on the other skills' utterances as negatives, so routing can compare skills and reject
+out-of-scope), a slot head over the skill's BIO tags, and patch rows: embeddings of words the shared vocabulary
+lacks or splits badly, appended after the shared table at build time and overlaid at run time.
+
+Training mixes hard labels with the teacher's soft distributions (temperature T) restricted to each skill.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from export.corpus import OOS, encode
+
+log = logging.getLogger(__name__)
+
+NONE = "__none__"
+
+
+@dataclass
+class SkillLabels:
+    """Label maps of one skill: intents (last one is NONE) and BIO tags (first is O)."""
+
+    name: str
+    intents: list[str]
+    tags: list[str]
+    patch: dict[str, int] = field(default_factory=dict)  # word -> local patch row
+
+    @classmethod
+    def from_rows(cls, name: str, rows) -> SkillLabels:
+        intents = sorted({u.intent for u in rows if u.intent not in (None, OOS)}) + [NONE]
+        slots = sorted({s.slot for u in rows for s in u.slots})
+        return cls(name, intents, ["O"] + [f"{p}-{s}" for s in slots for p in ("B", "I")])
+
+
+def bio_allowed(tags: list[str]) -> np.ndarray:
+    """[n+1, n] matrix of allowed transitions (row n is the start state): I-x only after B-x or I-x."""
+    n = len(tags)
+    ok = np.ones((n + 1, n), dtype=bool)
+    for j, t in enumerate(tags):
+        if t.startswith("I-"):
+            for i in range(n + 1):
+                prev = tags[i] if i < n else "O"
+                ok[i, j] = prev[2:] == t[2:] and prev[:2] in ("B-", "I-")
+    return ok
+
+
+class Encoder(nn.Module):
+    """Embeddings in -> BiLSTM -> per-token states and a pooled utterance vector (mean ‖ max)."""
+
+    def __init__(self, emb_dim: int, hidden: int, layers: int = 1, dropout: float = 0.25) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(emb_dim, hidden, num_layers=layers, bidirectional=True, batch_first=True,
+                            dropout=dropout if layers > 1 else 0.0)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, emb: torch.Tensor, lengths: torch.Tensor | None = None):
+        if lengths is not None:
+            packed = pack_padded_sequence(emb, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            out, _ = self.lstm(packed)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=emb.shape[1])
+            mask = (torch.arange(emb.shape[1])[None, :] < lengths[:, None]).unsqueeze(-1)
+            mean = (out * mask).sum(1) / lengths[:, None].clamp(min=1)
+            mx = out.masked_fill(~mask, -1e4).max(1).values
+        else:  # export path: one unpadded utterance (or equal-length batch)
+            out, _ = self.lstm(emb)
+            mean = out.mean(1)
+            mx = out.max(1).values
+        return out, torch.cat([mean, mx], -1)
+
+
+class Student(nn.Module):
+    """Shared embeddings + encoder, and per-skill heads and patch rows (patch ids follow the shared table)."""
+
+    def __init__(self, init_emb: np.ndarray, skills: list[SkillLabels], hidden: int = 128, layers: int = 1,
+                 patch_init: dict[str, np.ndarray] | None = None, dropout: float = 0.25) -> None:
+        super().__init__()
+        self.vocab = init_emb.shape[0]
+        self.emb_dim = init_emb.shape[1]
+        self.skills = skills
+        rows = [torch.tensor(init_emb, dtype=torch.float32)]
+        self.patch_offset: dict[str, int] = {}
+        off = self.vocab
+        for s in skills:
+            self.patch_offset[s.name] = off
+            if s.patch:
+                rows.append(torch.tensor(patch_init[s.name], dtype=torch.float32))
+                off += len(s.patch)
+        self.emb = nn.Embedding(off, self.emb_dim, padding_idx=0)
+        with torch.no_grad():
+            self.emb.weight.copy_(torch.cat(rows))
+        self.emb_drop = nn.Dropout(dropout)
+        self.encoder = Encoder(self.emb_dim, hidden, layers, dropout)
+        d_tok, d_pool = 2 * hidden, 4 * hidden
+        self.intent = nn.ModuleDict({s.name: nn.Linear(d_pool, len(s.intents)) for s in skills})
+        self.slot = nn.ModuleDict({s.name: nn.Linear(d_tok, len(s.tags)) for s in skills})
+
+    def encode(self, ids: torch.Tensor, lengths: torch.Tensor):
+        return self.encoder(self.emb_drop(self.emb(ids)), lengths)
+
+
+@dataclass
+class Example:
+    skill: str | None  # None: out-of-scope row (negative for every skill)
+    ids: list[int]
+    first: list[int]
+    intent: int  # index in the skill's intents (-1 for oos)
+    tags: list[int]
+    soft_intent: dict[str, np.ndarray] | None = None  # skill -> distribution over that skill's intents (+none)
+    soft_tags: np.ndarray | None = None  # [n_words, n_tags of own skill]
+
+
+def encode_with_patch(tok, u, labels: SkillLabels | None, offset: int, max_len: int = 64):
+    """Encode, then replace each patched word's pieces by its single patch row."""
+    enc = encode(tok, u, max_len)
+    if not labels or not labels.patch:
+        return enc
+    from edge_nlu.words import split_words
+
+    words = split_words(u if isinstance(u, str) else u.text)
+    ids, first = [enc.ids[0]], []
+    for k, p in enumerate(enc.first):
+        end = enc.first[k + 1] if k + 1 < len(enc.first) else len(enc.ids) - 1
+        first.append(len(ids))
+        w = words[k][0].lower()
+        if w in labels.patch:
+            ids.append(offset + labels.patch[w])
+        else:
+            ids.extend(enc.ids[p:end])
+    ids.append(enc.ids[-1])
+    enc.ids, enc.first = ids, first
+    return enc
+
+
+def make_examples(tok, rows, skills: dict[str, SkillLabels], model: Student, max_len: int = 64) -> list[Example]:
+    out = []
+    for u in rows:
+        lab = skills.get(u.skill) if u.skill else None
+        if u.skill and lab is None:
+            continue
+        enc = encode_with_patch(tok, u, lab, model.patch_offset.get(u.skill, 0) if lab else 0, max_len)
+        if lab is None or u.intent in (None, OOS):
+            out.append(Example(None, enc.ids, enc.first, -1, [0] * len(enc.first)))
+            continue
+        ti = {t: i for i, t in enumerate(lab.tags)}
+        out.append(Example(u.skill, enc.ids, enc.first, lab.intents.index(u.intent), [ti.get(t, 0) for t in enc.tags]))
+    return out
+
+
+def train_student(
+    model: Student,
+    examples: list[Example],
+    epochs: int = 10,
+    batch_size: int = 32,
+    lr: float = 2e-3,
+    emb_lr: float = 1e-3,
+    neg_weight: float = 0.3,
+    alpha: float = 0.5,
+    temperature: float = 2.0,
+    seed: int = 0,
+    frozen_shared: bool = False,
+    progress: str = "student",
+) -> dict:
+    """Multi-skill training: own-skill CE (+KD), other skills' heads pushed to NONE, slots on own skill."""
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    skills = model.skills
+    names = [s.name for s in skills]
+    if frozen_shared:
+        for p in list(model.encoder.parameters()):
+            p.requires_grad_(False)
+    shared_emb = [model.emb.weight]
+    head_params = [p for n, p in model.named_parameters() if n.startswith(("intent.", "slot."))]
+    enc_params = [p for p in model.encoder.parameters() if p.requires_grad]
+    groups = [{"params": head_params, "lr": lr}, {"params": shared_emb, "lr": emb_lr}]
+    if enc_params:
+        groups.append({"params": enc_params, "lr": lr})
+    opt = torch.optim.Adam(groups)
+    steps_per_epoch = math.ceil(len(examples) / batch_size)
+    total = steps_per_epoch * epochs
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=total,
+                                                pct_start=0.1)
+    # precompute, per skill, the columns of the concatenated intent logits
+    cols, start = {}, 0
+    for s in skills:
+        cols[s.name] = (start, start + len(s.intents))
+        start += len(s.intents)
+    t0, step = time.time(), 0
+    if frozen_shared:
+        model.encoder.eval()
+    else:
+        model.train()
+    for ep in range(epochs):
+        order = list(range(len(examples)))
+        rng.shuffle(order)
+        chunks = [order[i : i + batch_size * 50] for i in range(0, len(order), batch_size * 50)]
+        order = [j for c in chunks for j in sorted(c, key=lambda k: len(examples[k].ids))]
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        rng.shuffle(batches)
+        tot_loss = 0.0
+        for g in batches:
+            exs = [examples[k] for k in g]
+            n = max(len(e.ids) for e in exs)
+            ids = torch.zeros((len(exs), n), dtype=torch.long)
+            for r, e in enumerate(exs):
+                ids[r, : len(e.ids)] = torch.tensor(e.ids)
+            lengths = torch.tensor([len(e.ids) for e in exs])
+            tok_states, pooled = model.encode(ids, lengths)
+            pooled = model.encoder.drop(pooled)
+            tok_states = model.encoder.drop(tok_states)
+            loss = torch.zeros(())
+            # intents: every skill's head on every row
+            for s in skills:
+                logits = model.intent[s.name](pooled)
+                logp = torch.log_softmax(logits, -1)
+                own = torch.tensor([e.skill == s.name for e in exs])
+                target = torch.tensor([e.intent if e.skill == s.name else len(s.intents) - 1 for e in exs])
+                hard = -logp.gather(1, target[:, None]).squeeze(1)
+                w = torch.where(own, torch.ones(()), torch.full((), neg_weight))
+                if exs[0].soft_intent is not None:
+                    soft = torch.tensor(np.stack([e.soft_intent[s.name] for e in exs]))
+                    logp_t = torch.log_softmax(logits / temperature, -1)
+                    kd = -(soft * logp_t).sum(-1) * temperature**2
+                    hard = alpha * hard + (1 - alpha) * kd
+                loss = loss + (hard * w).sum() / len(exs)
+            # slots: own skill's head on its rows
+            for name in {e.skill for e in exs if e.skill}:
+                rows = [r for r, e in enumerate(exs) if e.skill == name]
+                pos_r = [r for r in rows for _ in exs[r].first]
+                pos_t = [p for r in rows for p in exs[r].first]
+                if not pos_r:
+                    continue
+                states = tok_states[pos_r, pos_t]
+                logits = model.slot[name](states)
+                target = torch.tensor([t for r in rows for t in exs[r].tags])
+                lp = torch.log_softmax(logits, -1)
+                hard = -lp.gather(1, target[:, None]).squeeze(1)
+                if exs[rows[0]].soft_tags is not None:
+                    soft = torch.tensor(np.concatenate([exs[r].soft_tags for r in rows]))
+                    kd = -(soft * torch.log_softmax(logits / temperature, -1)).sum(-1) * temperature**2
+                    hard = alpha * hard + (1 - alpha) * kd
+                loss = loss + hard.sum() / len(exs)
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_([p for gr in groups for p in gr["params"]], 5.0)
+            opt.step()
+            sched.step()
+            step += 1
+            tot_loss += loss.item()
+        rate = step / (time.time() - t0)
+        log.info("%s epoch %d/%d loss %.4f (%.1f steps/s, eta %.0f s)", progress, ep + 1, epochs,
+                 tot_loss / len(batches), rate, (total - step) / rate)
+    model.eval()
+    return {"steps": total, "seconds": round(time.time() - t0, 1), "skills": names}

@@ -1,0 +1,32 @@
+"""int8 quantization of the encoder graph (onnxruntime dynamic quantization) and of embedding tables.
+
+Dynamic quantization fits an LSTM encoder: weights int8 per channel, activations quantized on the fly, no
+calibration set to keep in sync. The accuracy guard (quantize.guard) decides whether the result may ship.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def quantize_encoder(fp32: Path, int8: Path, per_channel: bool = True) -> Path:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=per_channel,
+                     op_types_to_quantize=["LSTM", "MatMul", "Gemm"])
+    log.info("int8 encoder %s: %d -> %d bytes", int8.name, fp32.stat().st_size, int8.stat().st_size)
+    return int8
+
+
+def quantize_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 with one scale per row: row ≈ q * scale."""
+    table = np.asarray(table, dtype=np.float32)
+    scale = np.abs(table).max(axis=1) / 127.0
+    scale[scale == 0] = 1.0
+    q = np.clip(np.rint(table / scale[:, None]), -127, 127).astype(np.int8)
+    return q, scale.astype(np.float32)
