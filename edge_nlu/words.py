@@ -75,3 +75,26 @@ def bio_to_spans(text: str, words: Sequence[tuple[str, int, int]], tags: Sequenc
     if cur is not None:
         spans.append(SlotSpan(cur[0], cur[1], cur[2], text[cur[1] : cur[2]]))
     return spans
+
+
+N_SHAPES = 7  # 0 special, 1 lower, 2 Title, 3 UPPER, 4 mixed case, 5 has a digit, 6 punctuation/other
+
+
+def word_shape(word: str) -> int:
+    """Casing/shape class of a word: the tokenizer is uncased, so this is the model's only casing signal."""
+    if any(c.isdigit() for c in word):
+        return 5
+    if not any(c.isalpha() for c in word):
+        return 6
+    if word.islower():
+        return 1
+    if word.isupper():
+        return 3 if len(word) > 1 else 2
+    if word[0].isupper() and word[1:].islower():
+        return 2
+    return 4
+
+
+def lower_shape(shape: int) -> int:
+    """The shape the same word would have in lowercased (ASR-style) text."""
+    return 1 if shape in (2, 3, 4) else shape

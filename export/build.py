@@ -23,6 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 import torch
 
+from edge_nlu.definitions.jsonl import definition_from_utterances
 from edge_nlu.runtime.artifacts import write_base_manifest
 from export.corpus import OOS, load_corpus, load_tokenizer
 from export.onnx_export import export_encoder
@@ -135,12 +136,13 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
     with stage("corpus"):
         corpus = load_corpus(cfg["sets"], limit_per_skill=cfg.get("limit_per_skill"), seed=cfg["seed"])
         names = corpus.skills()
+        defs = {n: definition_from_utterances(n, [u for u in corpus.train if u.skill == n]) for n in names}
         skills = []
         patches = {}
         for name in names:
             rows = [u for u in corpus.train if u.skill == name]
             lab = SkillLabels.from_rows(name, rows)
-            words = choose_patch(rows, None, tok, teacher_tok) if cfg.get("patch", True) else []
+            words = choose_patch(rows, defs[name], tok, teacher_tok) if cfg.get("patch", True) else []
             lab.patch = {w: i for i, w in enumerate(words)}
             patches[name] = patch_init(words, teacher_tok, temb, proj)
             skills.append(lab)
@@ -164,7 +166,7 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         q, s = quantize_rows(w[: model.vocab])
         np.save(base_dir / "embeddings.npy", q)
         np.save(base_dir / "scales.npy", s)
-        np.save(work / "projection.npy", proj)
+        np.save(base_dir / "projection.npy", proj)
         np.save(base_dir / "negatives.npy", np.zeros((0, 4 * cfg["hidden"]), np.float16))  # filled below
         dims = {"emb": cfg["emb_dim"], "hidden": cfg["hidden"], "states": 2 * cfg["hidden"],
                 "pooled": 4 * cfg["hidden"], "layers": cfg["layers"]}
@@ -175,7 +177,7 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         from edge_nlu.runtime.base import Base
 
         b = Base(base_dir, verify=False)
-        neg = [b.encode(b.embed(_ids(b, corpus.train[i].text)[None]))[1][0] for i in sorted(pick)]
+        neg = [b.run([b.sequence(b.tokenize(corpus.train[i].text))])[1][0] for i in sorted(pick)]
         np.save(base_dir / "negatives.npy", np.stack(neg).astype(np.float16))
         manifest = write_base_manifest(base_dir, dims)
         for lab in skills:
@@ -196,7 +198,7 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
             wts = _head_weights(model, lab.name)
             rows = model.emb.weight.detach().numpy()[model.patch_offset[lab.name]:][: len(lab.patch)]
             write_skill_file(out / "skills" / f"{lab.name}.skill", lab, wts, rows, manifest,
-                             temperature=cal["temperature"].get(lab.name, 1.0))
+                             definition=defs[lab.name], temperature=cal["temperature"].get(lab.name, 1.0))
     with stage("int8_guard"):
         from quantize.guard import guard
 
@@ -219,11 +221,6 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
     if not g["passed"]:
         raise SystemExit(f"int8 guard failed: {g}")
     return report
-
-
-def _ids(base, text: str) -> np.ndarray:
-    t = base.tokenize(text)
-    return np.asarray([base.cls] + [p for ps in t.pieces for p in ps] + [base.sep], dtype=np.int64)
 
 
 def _head_weights(model: Student, name: str) -> dict[str, np.ndarray]:

@@ -17,7 +17,7 @@ from tokenizers import Tokenizer
 from edge_nlu.data import data_dir
 from edge_nlu.definitions.jsonl import read_jsonl
 from edge_nlu.definitions.model import Utterance
-from edge_nlu.words import split_words, spans_to_bio
+from edge_nlu.words import split_words, spans_to_bio, word_shape
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ class Encoded:
     ids: list[int]
     first: list[int]
     tags: list[str]
+    case: list[int]  # word_shape of the word each piece belongs to (0 for [CLS]/[SEP])
 
 
 def encode(tok: Tokenizer, u: Utterance | str, max_len: int = 64) -> Encoded:
@@ -88,6 +89,7 @@ def encode(tok: Tokenizer, u: Utterance | str, max_len: int = 64) -> Encoded:
     words = split_words(text)
     unk = tok.token_to_id("[UNK]")
     ids = [tok.token_to_id("[CLS]")]
+    case = [0]
     first: list[int] = []
     if words:
         enc = tok.encode([w for w, _, _ in words], is_pretokenized=True, add_special_tokens=False)
@@ -95,14 +97,17 @@ def encode(tok: Tokenizer, u: Utterance | str, max_len: int = 64) -> Encoded:
         for pid, wid in zip(enc.ids, enc.word_ids):
             if wid is not None:
                 per_word[wid].append(pid)
-        for pieces in per_word:
+        for (w, _, _), pieces in zip(words, per_word):
             if len(ids) >= max_len - 1:
                 break
             first.append(len(ids))
-            ids.extend((pieces or [unk])[: max(1, max_len - 1 - len(ids))])
+            got = (pieces or [unk])[: max(1, max_len - 1 - len(ids))]
+            ids.extend(got)
+            case.extend([word_shape(w)] * len(got))
     ids.append(tok.token_to_id("[SEP]"))
+    case.append(0)
     tags = spans_to_bio(words, u.slots)[: len(first)] if not isinstance(u, str) else ["O"] * len(first)
-    return Encoded(ids, first, tags)
+    return Encoded(ids, first, tags, case)
 
 
 def pad_batch(seqs: list[list[int]], pad: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -17,24 +17,28 @@ class _ExportEncoder(nn.Module):
     def __init__(self, encoder: nn.Module) -> None:
         super().__init__()
         self.lstm = encoder.lstm
+        self.case = encoder.case
 
-    def forward(self, emb: torch.Tensor):
-        out, _ = self.lstm(emb)
+    def forward(self, emb: torch.Tensor, case: torch.Tensor):
+        out, _ = self.lstm(emb + self.case(case))
         return out, torch.cat([out.mean(1), out.max(1).values], -1)
 
 
 def export_encoder(encoder: nn.Module, emb_dim: int, path: Path) -> Path:
-    """Write the encoder graph: input ``emb`` [B, T, E] float32 -> ``states`` [B, T, 2H], ``pooled`` [B, 4H]."""
+    """Write the encoder graph: ``emb`` [B, T, E] float32 + ``case`` [B, T] int64 (word shapes) -> ``states``
+    [B, T, 2H], ``pooled`` [B, 4H]."""
     m = _ExportEncoder(encoder).eval()
     dummy = torch.randn(2, 7, emb_dim)
+    case = torch.ones((2, 7), dtype=torch.long)
     with torch.no_grad():
         torch.onnx.export(
             m,
-            (dummy,),
+            (dummy, case),
             str(path),
-            input_names=["emb"],
+            input_names=["emb", "case"],
             output_names=["states", "pooled"],
-            dynamic_axes={"emb": {0: "batch", 1: "seq"}, "states": {0: "batch", 1: "seq"}, "pooled": {0: "batch"}},
+            dynamic_axes={"emb": {0: "batch", 1: "seq"}, "case": {0: "batch", 1: "seq"},
+                          "states": {0: "batch", 1: "seq"}, "pooled": {0: "batch"}},
             opset_version=OPSET,
             dynamo=False,
         )

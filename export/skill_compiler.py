@@ -135,3 +135,88 @@ def write_skill_file(
         if os.path.exists(tmp):
             os.unlink(tmp)
     return manifest
+
+
+def _features(base, rows, labels: SkillLabels, patch_q: np.ndarray | None, patch_s: np.ndarray | None):
+    """Pooled vectors and per-word states of ``rows`` from the base's (int8) encoder, patch overlaid."""
+    from edge_nlu.words import spans_to_bio
+
+    pooled, states, tags = [], [], []
+    ti = {t: i for i, t in enumerate(labels.tags)}
+    for u in rows:
+        tk = base.tokenize(u.text)
+        seq = base.sequence(tk, 0, labels.patch)
+        st, po = base.run([seq], patch_q, patch_s)
+        pooled.append(po[0])
+        states.append(st[0][seq.first])
+        tags.append([ti.get(t, 0) for t in spans_to_bio(tk.words, u.slots)])
+    return np.stack(pooled), states, tags
+
+
+def train_heads(pooled, states, tags, intent_y, negatives, n_intents: int, n_tags: int, seed: int = 0,
+                steps: int = 300, l2: float = 1e-3) -> dict[str, np.ndarray]:
+    """Multinomial logistic regressions on frozen features: intents (+NONE from negatives) and slot tags."""
+    import torch
+
+    torch.manual_seed(seed)
+    x = torch.tensor(np.concatenate([pooled, negatives.astype(np.float32)]))
+    y = torch.tensor(list(intent_y) + [n_intents - 1] * len(negatives))
+    w = torch.tensor([1.0] * len(pooled) + [0.3 * len(pooled) / max(1, len(negatives))] * len(negatives))
+    xs = torch.tensor(np.concatenate(states)) if states else torch.zeros((0, 1))
+    ys = torch.tensor([t for ts in tags for t in ts])
+    iw = torch.zeros((x.shape[1], n_intents), requires_grad=True)
+    ib = torch.zeros(n_intents, requires_grad=True)
+    sw = torch.zeros((xs.shape[1], n_tags), requires_grad=True)
+    sb = torch.zeros(n_tags, requires_grad=True)
+    opt = torch.optim.Adam([iw, ib, sw, sb], lr=0.05)
+    for _ in range(steps):
+        li = torch.nn.functional.cross_entropy(x @ iw + ib, y, reduction="none")
+        loss = (li * w).sum() / w.sum() + l2 * (iw.pow(2).sum() + sw.pow(2).sum())
+        if len(ys):
+            loss = loss + torch.nn.functional.cross_entropy(xs @ sw + sb, ys)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return {"intent_w": iw.detach().numpy(), "intent_b": ib.detach().numpy(), "slot_w": sw.detach().numpy(),
+            "slot_b": sb.detach().numpy()}
+
+
+def compile_skill(definition: SkillDefinition, model_dir: Path, out: Path, seed: int = 0) -> dict:
+    """Build ``out`` (a .skill file) for ``definition`` on the base in ``model_dir`` (its shared parts frozen)."""
+    from edge_nlu.runtime.base import Base
+
+    t0 = time.time()
+    base_dir = Path(model_dir) / "base" if (Path(model_dir) / "base").is_dir() else Path(model_dir)
+    base = Base(base_dir)
+    rows = [u for u in definition.utterances() if u.intent]
+    if not rows:
+        from edge_nlu.errors import DefinitionError
+
+        raise DefinitionError("has no training utterances", file=definition.source)
+    labels = SkillLabels.from_rows(definition.name, rows)
+    patch_rows = np.zeros((0, base.dims["emb"]), np.float32)
+    try:
+        from export.teacher import teacher_dir
+        from export.corpus import load_tokenizer
+
+        teacher_tok = load_tokenizer(teacher_dir() / "tokenizer.json")
+        words = choose_patch(rows, definition, base.tokenizer, teacher_tok)
+        if words:
+            from export.build import teacher_embeddings
+
+            proj = np.load(base_dir / "projection.npy")
+            patch_rows = patch_init(words, teacher_tok, teacher_embeddings(), proj)
+            labels.patch = {w: i for i, w in enumerate(words)}
+    except (ImportError, SystemExit):
+        log.warning("teacher package not installed: skill built without an embedding patch")
+    pq, ps = quantize_rows(patch_rows) if len(patch_rows) else (None, None)
+    pooled, states, tags = _features(base, rows, labels, pq, ps)
+    y = [labels.intents.index(u.intent) for u in rows]
+    weights = train_heads(pooled, states, tags, y, base.negatives, len(labels.intents), len(labels.tags), seed)
+    manifest = write_skill_file(out, labels, weights, patch_rows, base.manifest, definition,
+                                invocation_name=definition.invocation_name)
+    log.info("compiled skill %s: %d utterances, %d intents, %d tags, %d patch rows, %d bytes in %.1f s",
+             definition.name, len(rows), len(labels.intents) - 1, len(labels.tags), len(labels.patch),
+             out.stat().st_size, time.time() - t0)
+    return {**manifest, "seconds": round(time.time() - t0, 2), "bytes": out.stat().st_size,
+            "utterances": len(rows), "patch_rows": len(labels.patch)}

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from edge_nlu.words import N_SHAPES, lower_shape
 from export.corpus import OOS, encode
 
 log = logging.getLogger(__name__)
@@ -62,11 +63,14 @@ class Encoder(nn.Module):
 
     def __init__(self, emb_dim: int, hidden: int, layers: int = 1, dropout: float = 0.25) -> None:
         super().__init__()
+        self.case = nn.Embedding(N_SHAPES, emb_dim)
+        nn.init.normal_(self.case.weight, std=0.05)
         self.lstm = nn.LSTM(emb_dim, hidden, num_layers=layers, bidirectional=True, batch_first=True,
                             dropout=dropout if layers > 1 else 0.0)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, emb: torch.Tensor, lengths: torch.Tensor | None = None):
+    def forward(self, emb: torch.Tensor, case: torch.Tensor, lengths: torch.Tensor | None = None):
+        emb = emb + self.case(case)
         if lengths is not None:
             packed = pack_padded_sequence(emb, lengths.cpu(), batch_first=True, enforce_sorted=False)
             out, _ = self.lstm(packed)
@@ -107,14 +111,15 @@ class Student(nn.Module):
         self.intent = nn.ModuleDict({s.name: nn.Linear(d_pool, len(s.intents)) for s in skills})
         self.slot = nn.ModuleDict({s.name: nn.Linear(d_tok, len(s.tags)) for s in skills})
 
-    def encode(self, ids: torch.Tensor, lengths: torch.Tensor):
-        return self.encoder(self.emb_drop(self.emb(ids)), lengths)
+    def encode(self, ids: torch.Tensor, case: torch.Tensor, lengths: torch.Tensor):
+        return self.encoder(self.emb_drop(self.emb(ids)), case, lengths)
 
 
 @dataclass
 class Example:
     skill: str | None  # None: out-of-scope row (negative for every skill)
     ids: list[int]
+    case: list[int]
     first: list[int]
     intent: int  # index in the skill's intents (-1 for oos)
     tags: list[int]
@@ -130,17 +135,20 @@ def encode_with_patch(tok, u, labels: SkillLabels | None, offset: int, max_len: 
     from edge_nlu.words import split_words
 
     words = split_words(u if isinstance(u, str) else u.text)
-    ids, first = [enc.ids[0]], []
+    ids, first, case = [enc.ids[0]], [], [0]
     for k, p in enumerate(enc.first):
         end = enc.first[k + 1] if k + 1 < len(enc.first) else len(enc.ids) - 1
         first.append(len(ids))
         w = words[k][0].lower()
         if w in labels.patch:
             ids.append(offset + labels.patch[w])
+            case.append(enc.case[p])
         else:
             ids.extend(enc.ids[p:end])
+            case.extend(enc.case[p:end])
     ids.append(enc.ids[-1])
-    enc.ids, enc.first = ids, first
+    case.append(0)
+    enc.ids, enc.first, enc.case = ids, first, case
     return enc
 
 
@@ -152,10 +160,11 @@ def make_examples(tok, rows, skills: dict[str, SkillLabels], model: Student, max
             continue
         enc = encode_with_patch(tok, u, lab, model.patch_offset.get(u.skill, 0) if lab else 0, max_len)
         if lab is None or u.intent in (None, OOS):
-            out.append(Example(None, enc.ids, enc.first, -1, [0] * len(enc.first)))
+            out.append(Example(None, enc.ids, enc.case, enc.first, -1, [0] * len(enc.first)))
             continue
         ti = {t: i for i, t in enumerate(lab.tags)}
-        out.append(Example(u.skill, enc.ids, enc.first, lab.intents.index(u.intent), [ti.get(t, 0) for t in enc.tags]))
+        out.append(Example(u.skill, enc.ids, enc.case, enc.first, lab.intents.index(u.intent),
+                           [ti.get(t, 0) for t in enc.tags]))
     return out
 
 
@@ -171,6 +180,7 @@ def train_student(
     temperature: float = 2.0,
     seed: int = 0,
     frozen_shared: bool = False,
+    lower_p: float = 0.3,
     progress: str = "student",
 ) -> dict:
     """Multi-skill training: own-skill CE (+KD), other skills' heads pushed to NONE, slots on own skill."""
@@ -214,10 +224,14 @@ def train_student(
             exs = [examples[k] for k in g]
             n = max(len(e.ids) for e in exs)
             ids = torch.zeros((len(exs), n), dtype=torch.long)
+            case = torch.zeros((len(exs), n), dtype=torch.long)
             for r, e in enumerate(exs):
                 ids[r, : len(e.ids)] = torch.tensor(e.ids)
+                # lowercase augmentation: ASR output has no casing, so the model must not depend on it
+                c = e.case if rng.random() >= lower_p else [lower_shape(x) for x in e.case]
+                case[r, : len(e.ids)] = torch.tensor(c)
             lengths = torch.tensor([len(e.ids) for e in exs])
-            tok_states, pooled = model.encode(ids, lengths)
+            tok_states, pooled = model.encode(ids, case, lengths)
             pooled = model.encoder.drop(pooled)
             tok_states = model.encoder.drop(tok_states)
             loss = torch.zeros(())

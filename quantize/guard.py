@@ -20,12 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def _pooled(nlu: NLU, texts: list[str]) -> np.ndarray:
-    out = []
-    for t in texts:
-        tk = nlu.base.tokenize(t)
-        ids = np.asarray([nlu.base.cls] + [p for ps in tk.pieces for p in ps] + [nlu.base.sep], dtype=np.int64)
-        out.append(nlu.base.encode(nlu.base.embed(ids[None]))[1][0])
-    return np.stack(out)
+    return np.stack([nlu.base.run([nlu.base.sequence(nlu.base.tokenize(t))])[1][0] for t in texts])
 
 
 def calibrate(model_dir: Path, dev, base_dir: Path) -> dict:

@@ -1,7 +1,7 @@
 """Artifact formats: a base folder and single-file skills, each with a manifest of sha256 sums.
 
 A *base* is a folder (tokenizer.json, embeddings.npy int8 + scales.npy, encoder.onnx, negatives.npy,
-manifest.json). A *skill* is one zip file (manifest.json, labels.json, weights.npz, patch.json, catalog.json), so
+projection.npy (teacher → student embedding projection, for compiling new skills' patches), manifest.json). A *skill* is one zip file (manifest.json, labels.json, weights.npz, patch.json, catalog.json), so
 installing it is one atomic rename. Both manifests carry a format version, sha256 and size of every file and the
 dimensions; a skill names the base it was built for (``base_id``: sha256 of the base's vocabulary, tokenizer and
 encoder) so a runtime refuses a corrupted file or a skill built for another base with an error naming the file and
@@ -21,7 +21,7 @@ from edge_nlu.errors import ArtifactError
 BASE_FORMAT = "edge-nlu-base"
 SKILL_FORMAT = "edge-nlu-skill"
 FORMAT_VERSION = 1
-BASE_FILES = ("tokenizer.json", "embeddings.npy", "scales.npy", "encoder.onnx", "negatives.npy")
+BASE_FILES = ("tokenizer.json", "embeddings.npy", "scales.npy", "encoder.onnx", "negatives.npy", "projection.npy")
 SKILL_FILES = ("labels.json", "weights.npz", "patch.json", "catalog.json")
 
 

@@ -12,7 +12,7 @@ from tokenizers import Tokenizer
 
 from edge_nlu.errors import ArtifactError
 from edge_nlu.runtime.artifacts import read_json_file, verify_base
-from edge_nlu.words import split_words
+from edge_nlu.words import split_words, word_shape
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,15 @@ class Tokens:
     words: list[tuple[str, int, int]]
     pieces: list[list[int]]
     truncated: bool
+
+
+@dataclass
+class Sequence:
+    """Encoder input for one utterance: piece ids, their word shapes, and each word's first piece position."""
+
+    ids: np.ndarray
+    case: np.ndarray
+    first: list[int]
 
 
 class Base:
@@ -103,6 +112,26 @@ class Base:
             used += len(p)
         return Tokens(out_w, out_p, False)
 
+    def sequence(self, tokens: Tokens, word_from: int = 0, patch: dict[str, int] | None = None) -> Sequence:
+        """[CLS] pieces [SEP] for the words from ``word_from``; a word in ``patch`` becomes its one patch row."""
+        vocab = self.scales.shape[0]
+        ids, case, first = [self.cls], [0], []
+        for (w, _, _), pieces in zip(tokens.words[word_from:], tokens.pieces[word_from:]):
+            first.append(len(ids))
+            row = patch.get(w.lower()) if patch else None
+            got = [vocab + row] if row is not None else pieces
+            ids.extend(got)
+            case.extend([word_shape(w)] * len(got))
+        ids.append(self.sep)
+        case.append(0)
+        return Sequence(np.asarray(ids, dtype=np.int64), np.asarray(case, dtype=np.int64), first)
+
+    def run(self, seqs: list[Sequence], patch_q: np.ndarray | None = None, patch_s: np.ndarray | None = None):
+        """Encode equal-length sequences in one call: states [B, T, 2H], pooled [B, 4H]."""
+        ids = np.stack([q.ids for q in seqs])
+        case = np.stack([q.case for q in seqs])
+        return self.encode(self.embed(ids, patch_q, patch_s), case)
+
     def embed(self, ids: np.ndarray, patch_q: np.ndarray | None = None, patch_s: np.ndarray | None = None):
         """Float embeddings of ``ids``; ids at or past the vocabulary size index the skill's patch rows."""
         vocab = self.scales.shape[0]
@@ -115,7 +144,7 @@ class Base:
         out[pm] = patch_q[local].astype(np.float32) * patch_s[local][:, None]
         return out
 
-    def encode(self, emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def encode(self, emb: np.ndarray, case: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Encoder states [B, T, 2H] and pooled vectors [B, 4H] for a batch of equal-length sequences."""
-        states, pooled = self.session.run(None, {"emb": emb})
+        states, pooled = self.session.run(None, {"emb": emb, "case": case})
         return states, pooled

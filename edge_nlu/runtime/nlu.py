@@ -172,17 +172,17 @@ class NLU:
         items = [self._prepare(t, skill, cands) for t in texts]
         results: list[ParseResult | None] = [None] * len(items)
         groups: dict[int, list[int]] = {}
+        seqs = {}
         for i, it in enumerate(items):
             if not it.tokens.words[it.word_from :] or it.launch:
                 results[i] = self._trivial(it)
             else:
-                ids = self._ids(it, None)
-                groups.setdefault(len(ids), []).append(i)
+                seqs[i] = self.base.sequence(it.tokens, it.word_from)
+                groups.setdefault(len(seqs[i].ids), []).append(i)
         for idx in groups.values():
-            ids = np.stack([self._ids(items[i], None) for i in idx])
-            states, pooled = self.base.encode(self.base.embed(ids)[None] if ids.ndim == 1 else self.base.embed(ids))
+            states, pooled = self.base.run([seqs[i] for i in idx])
             for r, i in enumerate(idx):
-                results[i] = self._finish(items[i], states[r], pooled[r], max(1, int(n_best)))
+                results[i] = self._finish(items[i], seqs[i], states[r], pooled[r], max(1, int(n_best)))
         return results  # type: ignore[return-value]
 
     def _prepare(self, text: str, skill: str | None, cands: list[str] | None) -> _Item:
@@ -207,22 +207,13 @@ class NLU:
         candidates = [skill] if skill else (cands if cands is not None else self._enabled)
         return _Item(text, tokens, skill, candidates, word_from, launch)
 
-    def _ids(self, it: _Item, sk: Skill | None) -> np.ndarray:
-        ids = [self.base.cls]
-        vocab = self.base.scales.shape[0]
-        for (w, _, _), pieces in list(zip(it.tokens.words, it.tokens.pieces))[it.word_from :]:
-            row = sk.patch.get(w.lower()) if sk is not None and sk.patch else None
-            ids.extend([vocab + row] if row is not None else pieces)
-        ids.append(self.base.sep)
-        return np.asarray(ids, dtype=np.int64)
-
     def _trivial(self, it: _Item) -> ParseResult:
         if it.launch:
             return ParseResult(it.text, it.skill, LAUNCH, 1.0, [], [Alternative(it.skill, LAUNCH, 1.0)], False,
                                it.tokens.truncated)
         return ParseResult(it.text, None, None, 0.0, [], [], True, it.tokens.truncated)
 
-    def _finish(self, it: _Item, states: np.ndarray, pooled: np.ndarray, n_best: int) -> ParseResult:
+    def _finish(self, it: _Item, seq, states: np.ndarray, pooled: np.ndarray, n_best: int) -> ParseResult:
         scored = []  # (in-skill probability, skill, intent index, probs)
         for name in it.candidates:
             sk = self.skill(name)
@@ -236,8 +227,8 @@ class NLU:
         oos = not forced and best_p < self.threshold
         # re-encode with the chosen skill's patch when one of its words occurs
         if sk.patch and any(w.lower() in sk.patch for w, _, _ in it.tokens.words[it.word_from :]):
-            ids = self._ids(it, sk)
-            st, po = self.base.encode(self.base.embed(ids[None], sk.patch_q, sk.patch_s))
+            seq = self.base.sequence(it.tokens, it.word_from, sk.patch)
+            st, po = self.base.run([seq], sk.patch_q, sk.patch_s)
             states, pooled = st[0], po[0]
         probs = sk.intent_probs(pooled[None])[0]
         real = probs[: sk.n_real]
@@ -255,11 +246,7 @@ class NLU:
         if oos:
             return ParseResult(it.text, None, None, float(1.0 - best_p), [], alts, True, it.tokens.truncated)
         words = it.tokens.words[it.word_from :]
-        firsts, pos = [], 1
-        for pieces, (w, _, _) in zip(it.tokens.pieces[it.word_from :], words):
-            firsts.append(pos)
-            pos += 1 if (sk.patch and w.lower() in sk.patch) else len(pieces)
-        tags = sk.decode(states[firsts])
+        tags = sk.decode(states[seq.first])
         slots = [Slot(s.slot, s.value, s.start, s.end, sk.resolve(s.slot, s.value))
                  for s in bio_to_spans(it.text, words, tags)]
         return ParseResult(it.text, best_name, sk.intents[j], float(real[j]), slots, alts, False,
