@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from edge_nlu.definitions.model import SlotSpan
+if TYPE_CHECKING:  # the data model imports this module's users; keep words.py import-light
+    from edge_nlu.definitions.model import SlotSpan
 
 _WORD = re.compile(r"[^\W_]+|[^\w\s]|_", re.UNICODE)
 
@@ -61,6 +63,8 @@ def spans_to_bio(words: Sequence[tuple[str, int, int]], spans: Sequence[SlotSpan
 
 def bio_to_spans(text: str, words: Sequence[tuple[str, int, int]], tags: Sequence[str]) -> list[SlotSpan]:
     """Character spans from word-level BIO tags (an I- without a matching open span starts a new span)."""
+    from edge_nlu.definitions.model import SlotSpan
+
     spans: list[SlotSpan] = []
     cur: tuple[str, int, int] | None = None
     for (_, ws, we), tag in zip(words, tags):

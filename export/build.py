@@ -226,6 +226,7 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
 def _head_weights(model: Student, name: str) -> dict[str, np.ndarray]:
     it, sl = model.intent[name], model.slot[name]
     return {
+        "transitions": model.trans[name].detach().numpy().copy(),
         "intent_w": it.weight.detach().numpy().T.copy(),
         "intent_b": it.bias.detach().numpy().copy(),
         "slot_w": sl.weight.detach().numpy().T.copy(),

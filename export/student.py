@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from edge_nlu.runtime.skill import bio_allowed
 from edge_nlu.words import N_SHAPES, lower_shape
 from export.corpus import OOS, encode
 
@@ -44,18 +45,6 @@ class SkillLabels:
         intents = sorted({u.intent for u in rows if u.intent not in (None, OOS)}) + [NONE]
         slots = sorted({s.slot for u in rows for s in u.slots})
         return cls(name, intents, ["O"] + [f"{p}-{s}" for s in slots for p in ("B", "I")])
-
-
-def bio_allowed(tags: list[str]) -> np.ndarray:
-    """[n+1, n] matrix of allowed transitions (row n is the start state): I-x only after B-x or I-x."""
-    n = len(tags)
-    ok = np.ones((n + 1, n), dtype=bool)
-    for j, t in enumerate(tags):
-        if t.startswith("I-"):
-            for i in range(n + 1):
-                prev = tags[i] if i < n else "O"
-                ok[i, j] = prev[2:] == t[2:] and prev[:2] in ("B-", "I-")
-    return ok
 
 
 class Encoder(nn.Module):
@@ -110,9 +99,30 @@ class Student(nn.Module):
         d_tok, d_pool = 2 * hidden, 4 * hidden
         self.intent = nn.ModuleDict({s.name: nn.Linear(d_pool, len(s.intents)) for s in skills})
         self.slot = nn.ModuleDict({s.name: nn.Linear(d_tok, len(s.tags)) for s in skills})
+        # CRF transition scores per skill ([n+1, n], last row = start), invalid BIO moves masked to -1e4
+        self.trans = nn.ParameterDict({s.name: nn.Parameter(torch.zeros(len(s.tags) + 1, len(s.tags)))
+                                       for s in skills})
+        self.trans_mask = {s.name: torch.tensor(np.where(bio_allowed(s.tags), 0.0, -1e4), dtype=torch.float32)
+                           for s in skills}
 
     def encode(self, ids: torch.Tensor, case: torch.Tensor, lengths: torch.Tensor):
         return self.encoder(self.emb_drop(self.emb(ids)), case, lengths)
+
+
+def crf_nll(emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, trans: torch.Tensor) -> torch.Tensor:
+    """Negative log-likelihood of a linear-chain CRF, batched: emissions [B, N, K], tags/mask [B, N]."""
+    b, n, k = emissions.shape
+    start, tr = trans[k], trans[:k]
+    ar = torch.arange(b)
+    score = start[tags[:, 0]] + emissions[ar, 0, tags[:, 0]]
+    alpha = start[None] + emissions[:, 0]
+    for i in range(1, n):
+        m = mask[:, i]
+        step = tr[tags[:, i - 1], tags[:, i]] + emissions[ar, i, tags[:, i]]
+        score = score + step * m
+        nxt = torch.logsumexp(alpha[:, :, None] + tr[None], 1) + emissions[:, i]
+        alpha = torch.where(m[:, None] > 0, nxt, alpha)
+    return torch.logsumexp(alpha, 1) - score
 
 
 @dataclass
@@ -181,6 +191,7 @@ def train_student(
     seed: int = 0,
     frozen_shared: bool = False,
     lower_p: float = 0.3,
+    crf: bool = True,
     progress: str = "student",
 ) -> dict:
     """Multi-skill training: own-skill CE (+KD), other skills' heads pushed to NONE, slots on own skill."""
@@ -192,7 +203,7 @@ def train_student(
         for p in list(model.encoder.parameters()):
             p.requires_grad_(False)
     shared_emb = [model.emb.weight]
-    head_params = [p for n, p in model.named_parameters() if n.startswith(("intent.", "slot."))]
+    head_params = [p for n, p in model.named_parameters() if n.startswith(("intent.", "slot.", "trans."))]
     enc_params = [p for p in model.encoder.parameters() if p.requires_grad]
     groups = [{"params": head_params, "lr": lr}, {"params": shared_emb, "lr": emb_lr}]
     if enc_params:
@@ -259,6 +270,20 @@ def train_student(
                 states = tok_states[pos_r, pos_t]
                 logits = model.slot[name](states)
                 target = torch.tensor([t for r in rows for t in exs[r].tags])
+                if crf:
+                    nw = max(len(exs[r].first) for r in rows)
+                    em = torch.zeros((len(rows), nw, logits.shape[-1]))
+                    tg = torch.zeros((len(rows), nw), dtype=torch.long)
+                    mk = torch.zeros((len(rows), nw))
+                    k = 0
+                    for j, r in enumerate(rows):
+                        n_w = len(exs[r].first)
+                        em[j, :n_w] = logits[k : k + n_w]
+                        tg[j, :n_w] = target[k : k + n_w]
+                        mk[j, :n_w] = 1
+                        k += n_w
+                    tr = model.trans[name] + model.trans_mask[name]
+                    loss = loss + alpha * crf_nll(em, tg, mk, tr).sum() / len(exs)
                 lp = torch.log_softmax(logits, -1)
                 hard = -lp.gather(1, target[:, None]).squeeze(1)
                 if exs[rows[0]].soft_tags is not None:

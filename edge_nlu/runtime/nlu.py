@@ -236,8 +236,10 @@ class NLU:
             real = real / max(real.sum(), 1e-9)
         j = int(real.argmax())
         alts = []
-        for p, name, pr in scored:
+        for _, name, pr in scored:
             s2 = self.skill(name)
+            if name == best_name:  # the chosen skill's scores after its patch, so they agree with the result
+                pr = probs
             r = pr[: s2.n_real] / max(pr[: s2.n_real].sum(), 1e-9) if forced else pr[: s2.n_real]
             for k in np.argsort(-r)[:n_best]:
                 alts.append(Alternative(name, s2.intents[int(k)], float(r[int(k)])))

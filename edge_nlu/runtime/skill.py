@@ -77,6 +77,11 @@ class Skill:
             raise ArtifactError("weights do not match the label maps or dimensions", file=where, check="dims")
         self.patch: dict[str, int] = {w: i for i, w in enumerate(words)}
         self.transitions = np.where(bio_allowed(self.tags), 0.0, -1e9).astype(np.float32)
+        if "transitions" in arrays:  # learned CRF transition scores (absent: softmax tagger, constraints only)
+            learned = arrays["transitions"].astype(np.float32)
+            if learned.shape != self.transitions.shape:
+                raise ArtifactError("transitions do not match the tags", file=where, check="dims")
+            self.transitions = self.transitions + learned
         self.n_real = len(self.intents) - 1
         self._resolvers: dict = {}
 
@@ -87,7 +92,7 @@ class Skill:
         return np.exp(log_softmax(z))
 
     def decode(self, states: np.ndarray) -> list[str]:
-        """BIO-valid Viterbi over per-word states [n_words, 2H]."""
+        """BIO-valid Viterbi (with the learned CRF transitions when the skill has them) over states [n_words, 2H]."""
         if len(states) == 0:
             return []
         em = log_softmax(states @ self.slot_w + self.slot_b)

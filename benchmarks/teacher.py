@@ -1,0 +1,179 @@
+"""The fine-tuned teacher as a benchmark system: fp32 and int8 ONNX, same decoding rules as the student.
+
+    python -m benchmarks.teacher --teacher runs/teacher-default [--sets snips,hwu64,clinc150]
+
+Exports the teacher (MiniLM-L6 + joint heads) to ONNX, quantizes it dynamically to int8, and evaluates both on the
+test splits with the skill given (intent argmax over that skill's intents; BIO-valid Viterbi over that skill's tags;
+CLINC150 routed over its 10 skills with the out-of-scope threshold chosen on dev). Writes
+``benchmarks/results/teacher/teacher.json`` (with a markdown table) so the cost of distillation is visible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+import onnxruntime as ort
+
+from edge_nlu.data import data_dir
+from edge_nlu.definitions.jsonl import read_jsonl
+from edge_nlu.definitions.model import Utterance
+from edge_nlu.metrics import evaluate
+from edge_nlu.runtime.skill import bio_allowed, log_softmax
+from edge_nlu.words import bio_to_spans, split_words
+
+log = logging.getLogger("benchmarks.teacher")
+OUT = Path(__file__).resolve().parent / "results" / "teacher"
+
+
+def export(teacher: Path, work: Path) -> tuple[Path, Path, dict]:
+    import torch
+
+    from export.teacher import load_teacher
+    from quantize.int8 import quantize_encoder
+
+    model, labels = load_teacher(teacher)
+    work.mkdir(parents=True, exist_ok=True)
+    fp32, int8 = work / "teacher_fp32.onnx", work / "teacher_int8.onnx"
+    ids = torch.ones((1, 9), dtype=torch.long)
+    with torch.no_grad():
+        torch.onnx.export(model, (ids, torch.ones_like(ids)), str(fp32), input_names=["ids", "mask"],
+                          output_names=["intent", "slots"], opset_version=17, dynamo=False,
+                          dynamic_axes={"ids": {0: "b", 1: "t"}, "mask": {0: "b", 1: "t"}, "slots": {0: "b", 1: "t"}})
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul", "Gemm"])
+    del quantize_encoder
+    return fp32, int8, labels
+
+
+class TeacherRuntime:
+    def __init__(self, onnx_path: Path, labels: dict) -> None:
+        from export.corpus import load_tokenizer
+        from export.teacher import teacher_dir
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        self.sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        self.tok = load_tokenizer(teacher_dir() / "tokenizer.json")
+        self.labels = labels
+        self.intents = labels["intents"]
+        self.tags = labels["tags"]
+
+    def run(self, text: str):
+        from export.corpus import encode
+
+        e = encode(self.tok, text, self.labels["max_len"])
+        ids = np.asarray([e.ids], dtype=np.int64)
+        li, ls = self.sess.run(None, {"ids": ids, "mask": np.ones_like(ids)})
+        return e, li[0], ls[0]
+
+    def parse(self, text: str, skill: str | None, skills: list[str], threshold: float = 0.0) -> Utterance:
+        e, li, ls = self.run(text)
+        p = np.exp(log_softmax(li))
+        cands = [skill] if skill else skills
+        cols = [i for i, k in enumerate(self.intents) if k.split(":", 1)[0] in cands]
+        j = max(cols, key=lambda c: p[c])
+        if not skill and p[j] < threshold:
+            return Utterance(text, "oos", [], None)
+        sk, intent = self.intents[j].split(":", 1)
+        return Utterance(text, intent, self.slots(text, e, ls, sk), sk)
+
+    def slots(self, text, e, ls, skill):
+        words = split_words(text)[: len(e.first)]
+        keep = [0] + [i for i, t in enumerate(self.tags) if t != "O" and t[2:] in self.skill_slots[skill]]
+        tags = [self.tags[i] for i in keep]
+        em = log_softmax(ls[e.first][:, keep])
+        allowed = np.where(bio_allowed(tags), 0.0, -1e9)
+        score = allowed[len(tags)] + em[0]
+        back = []
+        for i in range(1, len(em)):
+            cand = score[:, None] + allowed[: len(tags)]
+            back.append(cand.argmax(0))
+            score = cand.max(0) + em[i]
+        best = [int(score.argmax())]
+        for b in reversed(back):
+            best.append(int(b[best[-1]]))
+        return bio_to_spans(text, words, [tags[k] for k in reversed(best)])
+
+
+def evaluate_set(rt: TeacherRuntime, name: str, root: Path) -> dict:
+    test = read_jsonl(root / name / "test.jsonl")
+    skills = sorted({u.skill for u in test if u.skill})
+    threshold = 0.0
+    if name == "clinc150":  # choose the OOS threshold on dev: max in-scope accuracy + OOS recall
+        dev = read_jsonl(root / name / "dev.jsonl")
+        tops = []
+        for u in dev:
+            _, li, _ = rt.run(u.text)
+            p = np.exp(log_softmax(li))
+            cols = [i for i, k in enumerate(rt.intents) if k.split(":", 1)[0] in skills]
+            j = max(cols, key=lambda c: p[c])
+            tops.append((float(p[j]), u.skill is None, rt.intents[j] == f"{u.skill}:{u.intent}"))
+        best = (-1.0, 0.0)
+        for c in sorted({t for t, _, _ in tops}):
+            ins = [ok and t >= c for t, o, ok in tops if not o]
+            oos = [t < c for t, o, _ in tops if o]
+            best = max(best, (sum(ins) / len(ins) + sum(oos) / len(oos), c))
+        threshold = best[1]
+    preds, times = [], []
+    for u in test:
+        t0 = time.perf_counter()
+        given = None if name == "clinc150" else u.skill
+        preds.append(rt.parse(u.text, given, skills, threshold))
+        times.append(time.perf_counter() - t0)
+    m = evaluate(test, preds)
+    out = {k: round(100 * v, 2) for k, v in m.items() if isinstance(v, float)}
+    out.update(n=len(test), p50_ms=round(1000 * statistics.median(times), 3),
+               p99_ms=round(1000 * float(np.quantile(times, 0.99)), 3), threshold=round(threshold, 4))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--teacher", required=True)
+    ap.add_argument("--sets", default="snips,hwu64,clinc150")
+    ap.add_argument("--work", default="runs/teacher-onnx")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    fp32, int8, labels = export(Path(args.teacher), Path(args.work))
+    root = data_dir()
+    train_slots: dict[str, set] = {}
+    for name in args.sets.split(","):
+        for u in read_jsonl(root / name / "train.jsonl"):
+            if u.skill:
+                train_slots.setdefault(u.skill, set()).update(s.slot for s in u.slots)
+    results = {}
+    for kind, path in (("fp32", fp32), ("int8", int8)):
+        rt = TeacherRuntime(path, labels)
+        rt.skill_slots = train_slots
+        for name in args.sets.split(","):
+            results[f"{kind}/{name}"] = evaluate_set(rt, name, root)
+            log.info("teacher %s %s: %s", kind, name, results[f"{kind}/{name}"])
+    sizes = {"fp32_bytes": fp32.stat().st_size, "int8_bytes": int8.stat().st_size}
+    rows = ["| teacher | set | intent acc | slot F1 | exact | in-scope acc | OOS recall | p50 ms | p99 ms | size |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for key, r in results.items():
+        kind, name = key.split("/")
+        rows.append(f"| MiniLM-L6 {kind} | {name} | {r.get('intent_accuracy', '')} | {r.get('slot_f1', '')} | "
+                    f"{r.get('exact_match', '')} | {r.get('in_scope_accuracy', '–')} | {r.get('oos_recall', '–')} | "
+                    f"{r['p50_ms']} | {r['p99_ms']} | {sizes[kind + '_bytes'] / 1e6:.1f} MB |")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "teacher.json").write_text(json.dumps({
+        "section": "teacher", "results": results, "sizes": sizes,
+        "command": "python -m benchmarks.teacher --teacher " + args.teacher,
+        "date": time.strftime("%Y-%m-%d"), "table_markdown": "\n".join(rows)}, indent=1))
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
