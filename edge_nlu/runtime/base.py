@@ -74,6 +74,10 @@ class Base:
         except Exception as e:  # onnxruntime raises its own exception types
             raise ArtifactError(f"onnxruntime cannot load it ({e.__class__.__name__})",
                                 file=str(self.folder / "encoder.onnx"), check="onnx") from None
+        inputs = sorted(i.name for i in self.session.get_inputs())
+        if inputs != ["case", "emb"]:  # e.g. a base built before the word-shape input: a clear error, not at parse
+            raise ArtifactError(f"encoder inputs {inputs}, this runtime feeds ['case', 'emb'] (rebuild the model)",
+                                file=str(self.folder / "encoder.onnx"), check="onnx_inputs")
         self.cls = self.tokenizer.token_to_id("[CLS]")
         self.sep = self.tokenizer.token_to_id("[SEP]")
         self.unk = self.tokenizer.token_to_id("[UNK]")
