@@ -1,0 +1,404 @@
+"""Regenerate ``benchmarks/RESULTS.md`` (and ``benchmarks/snips2017.png``) from the result JSONs: ``python -m
+benchmarks.report``.
+
+Nothing in RESULTS.md is written by hand: every measured number comes from ``benchmarks/results/*/*.json``, every
+published number from the constants below (cited) or from the peers' published files of the Snips 2017 benchmark
+(:func:`edge_nlu.metrics.published_snips2017`).
+
+Plug-in sections: any ``benchmarks/results/<folder>/*.json`` holding a ``"table_markdown"`` key is copied under the
+section named by its ``"section"`` key (default: the folder name), between ``<!-- section:NAME -->`` markers, with its
+optional ``"title"``, ``"notes"`` and ``"command"``. Later benchmarks (latency, memory, reliability, Pi) plug in this
+way without editing this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS_DIR = HERE / "results"
+PLUGIN_SECTIONS = ("latency", "memory", "reliability", "pi")
+SYSTEM_ORDER = ("edge-nlu", "maxent-crf", "snips-nlu")
+
+# Published anchors (test sets as distributed with the JointBERT reference implementation).
+JOINTBERT = "JointBERT (Chen et al. 2019, BERT-base, published)"
+PUBLISHED_ACCURACY = {
+    "snips": [(JOINTBERT, {"intent_accuracy": 98.6, "slot_f1": 97.0, "exact_match": 92.8})],
+    "atis": [(JOINTBERT, {"intent_accuracy": 97.5, "slot_f1": 96.1, "exact_match": 88.2})],
+    "clinc150": [
+        (
+            "BERT (Larson et al. 2019, BERT-base, published)",
+            {"in_scope_accuracy": 96.9, "oos_recall": "40–52 (depends on the OOS method)"},
+        )
+    ],
+}
+SET_TITLES = {
+    "snips": "SNIPS (test 700, one skill, skill given)",
+    "atis": "ATIS (test 893, one skill, skill given)",
+    "hwu64": "HWU64 (test 1,076, 18 skills: skill given, and routed across the 18 skills)",
+    "clinc150": "CLINC150 (test 5,500 incl. 1,000 out-of-scope, routed across 10 domain skills)",
+}
+
+
+# --- helpers used by the benchmark scripts ---------------------------------------------------------------------------
+
+
+def pct(x: float) -> float:
+    """A fraction as a percentage with 2 decimals."""
+    return round(100.0 * float(x), 2)
+
+
+def _git(*args: str) -> str | None:
+    try:
+        r = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def run_meta(argv: list[str] | None = None, module: str | None = None) -> dict:
+    """git commit, command line, date and machine of a benchmark run."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if module is None:
+        main = sys.modules.get("__main__")
+        spec = getattr(main, "__spec__", None)
+        module = spec.name if spec is not None and spec.name else Path(sys.argv[0]).stem
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty": bool(status) if status is not None else None,
+        "command": " ".join(["python", "-m", module, *map(shlex.quote, args)]),
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {
+            "host": platform.node(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        },
+    }
+
+
+# --- loading -------------------------------------------------------------------------------------------------------
+
+
+def load_results(results_dir: Path) -> list[tuple[Path, dict]]:
+    out = []
+    for p in sorted(Path(results_dir).glob("*/*.json")):
+        try:
+            out.append((p, json.loads(p.read_text())))
+        except (OSError, json.JSONDecodeError) as e:
+            print(f"report: skipping unreadable {p}: {e}", file=sys.stderr)
+    return out
+
+
+def _sys_key(name: str) -> tuple[int, str]:
+    return (SYSTEM_ORDER.index(name) if name in SYSTEM_ORDER else len(SYSTEM_ORDER), name)
+
+
+def _fmt(v, nd: int = 2) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, float) and math.isnan(v):
+        return "—"
+    return f"{v:.{nd}f}"
+
+
+def _secs(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
+
+
+def _commands(recs: list[dict]) -> list[str]:
+    seen = []
+    for r in recs:
+        c = r.get("command")
+        if c and c not in seen:
+            seen.append(c)
+    return [f"- `{c}`" for c in seen]
+
+
+def _provenance(recs: list[dict]) -> str:
+    commits = sorted({(r.get("git_commit") or "?")[:10] + ("+dirty" if r.get("git_dirty") else "") for r in recs})
+    dates = sorted(r.get("date", "?") for r in recs)
+    hosts = sorted({f"{r.get('machine', {}).get('cpus', '?')} CPUs" for r in recs})
+    when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} … {dates[-1]}"
+    return f"git {', '.join(commits)}; {when}; {', '.join(hosts)}"
+
+
+# --- accuracy tables -----------------------------------------------------------------------------------------------
+
+
+def accuracy_section(dataset: str, recs: list[dict]) -> list[str]:
+    lines = [f"## {SET_TITLES.get(dataset, dataset)}", ""]
+    recs = sorted(recs, key=lambda r: (r.get("mode") != "skill_given", _sys_key(r["system"])))
+    anchors = PUBLISHED_ACCURACY.get(dataset, [])
+    if dataset == "clinc150":
+        head = [
+            "system",
+            "mode",
+            "in-scope acc",
+            "OOS recall",
+            "OOS precision",
+            "intent acc (151 classes)",
+            "train s",
+            "parse ms/utt",
+            "n",
+        ]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for r in recs:
+            m = r["metrics"]
+            lines.append(
+                f"| {r['system']} | {r['mode']} | {_fmt(m.get('in_scope_accuracy'))} | {_fmt(m.get('oos_recall'))} "
+                f"| {_fmt(m.get('oos_precision'))} | {_fmt(m.get('intent_accuracy'))} "
+                f"| {_secs(r.get('train_seconds'))} "
+                f"| {_fmt(r.get('parse_ms_per_utterance'))} | {r['n']} |"
+            )
+        for name, m in anchors:
+            lines.append(
+                f"| *{name}* | route | *{_fmt(m.get('in_scope_accuracy'), 1)}* | *{_fmt(m.get('oos_recall'), 1)}* "
+                "| — | — | — | — | — |"
+            )
+    else:
+        head = ["system", "mode", "intent acc", "slot F1", "exact match", "train s", "parse ms/utt", "n"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for r in recs:
+            m = r["metrics"]
+            lines.append(
+                f"| {r['system']} | {r['mode']} | {_fmt(m.get('intent_accuracy'))} | {_fmt(m.get('slot_f1'))} "
+                f"| {_fmt(m.get('exact_match'))} | {_secs(r.get('train_seconds'))} "
+                f"| {_fmt(r.get('parse_ms_per_utterance'))} | {r['n']} |"
+            )
+        for name, m in anchors:
+            lines.append(
+                f"| *{name}* | skill_given | *{_fmt(m.get('intent_accuracy'), 1)}* | *{_fmt(m.get('slot_f1'), 1)}* "
+                f"| *{_fmt(m.get('exact_match'), 1)}* | — | — | — |"
+            )
+    lines.append("")
+    if not recs:
+        lines += ["No measurement yet.", ""]
+    else:
+        lines += [
+            "Percent. Slot F1: micro, span-level (type and exact boundaries). Train s: wall seconds of training on "
+            "the full train split (edge-nlu: the model build's total_seconds). Parse: batch, one process, 1 thread.",
+            "",
+            f"Produced by ({_provenance(recs)}):",
+            "",
+            *_commands(recs),
+            "",
+        ]
+    return lines
+
+
+# --- Snips 2017 ------------------------------------------------------------------------------------------------------
+
+
+def published_snips2017_means(data_root: Path | None) -> dict[str, dict[int, float]]:
+    """{system: {size: mean score in percent}} from the published peer files (empty when the data is missing)."""
+    from edge_nlu.metrics import SNIPS2017_SYSTEMS, published_snips2017
+
+    if data_root is None:
+        from edge_nlu.data import data_dir
+
+        data_root = data_dir()
+    out: dict[str, dict[int, float]] = {}
+    for s in SNIPS2017_SYSTEMS:
+        try:
+            p = published_snips2017(data_root, s)
+        except (OSError, KeyError, ValueError) as e:
+            print(f"report: published Snips 2017 figures of {s} unavailable: {e}", file=sys.stderr)
+            continue
+        out[s] = {int(k): pct(v["mean"]) for k, v in p["by_size"].items() if k != "full"}
+    return out
+
+
+def snips2017_section(recs: list[dict], published: dict[str, dict[int, float]], png_name: str | None) -> list[str]:
+    from edge_nlu.metrics import SNIPS2017_SIZES
+
+    sizes = list(SNIPS2017_SIZES)
+    for r in recs:
+        sizes += [int(s) for s in r["by_size"] if int(s) not in sizes]
+    sizes.sort()
+    recs = sorted(recs, key=lambda r: _sys_key(r["system"]))
+    lines = [
+        "## Snips 2017 few-shot custom intents (slot F1, mean of 7 intents)",
+        "",
+        "Protocol of `../shared/data/README.md`: per intent, N utterances drawn from `train_full.jsonl` "
+        "(`random.Random(seed).sample`, seeds 0/1/2), a one-intent model, the 100 validate utterances parsed; slot F1 "
+        "(value match, case-insensitive) averaged over the draws, weighted by gold slot counts; percent.",
+        "",
+    ]
+    head = ["system", *[f"N={s}" for s in sizes], "train s (all models)"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    means: dict[str, dict[int, float]] = {}
+    for r in recs:
+        mm = {int(k): v["mean"] for k, v in r["by_size"].items()}
+        means[r["system"]] = mm
+        label = r["system"] + ("" if r.get("complete", True) else " (partial run)")
+        cells = [_fmt(mm.get(s)) for s in sizes]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {_secs(r.get('train_seconds_total'))} |")
+    if "edge-nlu" in means and "maxent-crf" in means:
+        e, m = means["edge-nlu"], means["maxent-crf"]
+        cells = [f"{100 * (e[s] / m[s] - 1):+.1f}%" if s in e and s in m and m[s] else "—" for s in sizes]
+        lines.append("| *relative gain edge-nlu vs maxent-crf* | " + " | ".join(cells) + " | |")
+    for name, mm in published.items():
+        cells = [f"*{_fmt(mm.get(s))}*" if s in mm else "—" for s in sizes]
+        lines.append(f"| *{name} (2017, published)* | " + " | ".join(cells) + " | — |")
+    lines.append("")
+    if published:
+        lines += [
+            "Published rows: computed by `edge_nlu.metrics.published_snips2017` from "
+            "`../shared/data/snips2017/original/*/<system>_metrics.json` (the 2017 runs, their own validate counts as "
+            "weights; Alexa reported N=70 only). *Snips (2017)* is the 2017 service, not the snips-nlu 0.20.2 peer.",
+            "",
+        ]
+    if recs:
+        lines += [f"Produced by ({_provenance(recs)}):", "", *_commands(recs), ""]
+        if png_name:
+            lines += [f"![Snips 2017 slot F1 vs training size]({png_name})", ""]
+    else:
+        lines += ["No measurement of ours yet.", ""]
+    return lines
+
+
+def plot_snips2017(recs: list[dict], published: dict[str, dict[int, float]], png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    for r in sorted(recs, key=lambda r: _sys_key(r["system"])):
+        pts = sorted((int(k), v["mean"]) for k, v in r["by_size"].items())
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", linewidth=2.2, label=r["system"])
+    for name, mm in published.items():
+        pts = sorted(mm.items())
+        ax.plot(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            marker="s",
+            linestyle="--",
+            linewidth=1,
+            alpha=0.7,
+            label=f"{name} (2017, published)",
+        )
+    ax.set_xlabel("training utterances per intent (N)")
+    ax.set_ylabel("slot F1 (%), mean of 7 intents")
+    ax.set_title("Snips 2017 few-shot custom intents")
+    ax.set_xticks(sorted({10, 20, 50, 70} | {int(k) for r in recs for k in r["by_size"]}))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png)
+    plt.close(fig)
+
+
+# --- plug-in sections ------------------------------------------------------------------------------------------------
+
+
+def plugin_sections(results: list[tuple[Path, dict]]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for p, r in results:
+        if isinstance(r, dict) and "table_markdown" in r:
+            out.setdefault(str(r.get("section") or p.parent.name), []).append(r)
+    return out
+
+
+def plugin_lines(name: str, recs: list[dict]) -> list[str]:
+    title = next((r["title"] for r in recs if r.get("title")), name.capitalize())
+    lines = [f"<!-- section:{name} -->", f"## {title}", ""]
+    if not recs:
+        lines += [f"Not measured yet (a `benchmarks/results/{name}/*.json` with `table_markdown` fills this).", ""]
+    for r in recs:
+        lines += [str(r["table_markdown"]).rstrip(), ""]
+        if r.get("notes"):
+            lines += [str(r["notes"]).rstrip(), ""]
+        if r.get("command"):
+            lines += [f"Produced by: `{r['command']}`", ""]
+    lines += [f"<!-- /section:{name} -->", ""]
+    return lines
+
+
+# --- the report ----------------------------------------------------------------------------------------------------
+
+
+def render(results_dir: Path, png: Path | None, data_root: Path | None = None, md_dir: Path | None = None) -> str:
+    results = load_results(results_dir)
+    acc: dict[str, list[dict]] = {}
+    s17: list[dict] = []
+    for _, r in results:
+        if r.get("kind") == "accuracy":
+            acc.setdefault(r["set"], []).append(r)
+        elif r.get("kind") == "snips2017":
+            s17.append(r)
+    lines = [
+        "# edge-nlu benchmark results",
+        "",
+        "Generated by `python -m benchmarks.report` from `benchmarks/results/*/*.json`: do not edit by hand (re-run "
+        "the commands listed under each table, which rewrite their JSON and this file). Rows in *italics* are "
+        "published figures, not measured here.",
+        "",
+    ]
+    for ds in ("snips", "atis", "hwu64", "clinc150", *sorted(set(acc) - set(SET_TITLES))):
+        lines += [
+            f"<!-- section:accuracy-{ds} -->",
+            *accuracy_section(ds, acc.get(ds, [])),
+            f"<!-- /section:accuracy-{ds} -->",
+            "",
+        ]
+    published = published_snips2017_means(data_root)
+    png_name = None
+    if png is not None and (s17 or published):
+        plot_snips2017(s17, published, png)
+        png_name = os.path.relpath(png, md_dir or results_dir.parent)
+    lines += [
+        "<!-- section:snips2017 -->",
+        *snips2017_section(s17, published, png_name),
+        "<!-- /section:snips2017 -->",
+        "",
+    ]
+    plugins = plugin_sections(results)
+    for name in (*PLUGIN_SECTIONS, *sorted(set(plugins) - set(PLUGIN_SECTIONS))):
+        lines += plugin_lines(name, plugins.get(name, []))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def regenerate(
+    results_dir: Path = RESULTS_DIR, out: Path | None = None, png: Path | None = None, data_root: Path | None = None
+) -> Path:
+    """Write RESULTS.md (default: beside ``results_dir``) and the Snips 2017 plot; returns the markdown path."""
+    results_dir = Path(results_dir).resolve()
+    out = Path(out) if out else results_dir.parent / "RESULTS.md"
+    png = Path(png) if png else results_dir.parent / "snips2017.png"
+    out.write_text(render(results_dir, png.resolve(), data_root, out.resolve().parent))
+    print(f"report: wrote {out}", file=sys.stderr)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--results", default=str(RESULTS_DIR))
+    ap.add_argument("--out", help="markdown path (default: RESULTS.md beside the results folder)")
+    ap.add_argument("--png", help="plot path (default: snips2017.png beside the results folder)")
+    args = ap.parse_args(argv)
+    regenerate(Path(args.results), Path(args.out) if args.out else None, Path(args.png) if args.png else None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

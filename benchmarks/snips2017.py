@@ -1,0 +1,128 @@
+"""The Snips 2017 few-shot protocol: ``python -m benchmarks.snips2017 --system S [--sizes ...] [--seeds ...]``.
+
+Exactly the protocol of ``../shared/data/README.md``: for each of the 7 intents separately, draw N utterances from its
+``train_full.jsonl`` with ``random.Random(seed).sample`` (N = 10, 20, 50, 70; seeds 0, 1, 2), train a one-intent
+model (one skill named after the intent), parse the 100 ``validate.jsonl`` utterances with that skill given, and
+score with :func:`edge_nlu.metrics.snips2017_slot_scores` (slot F1 averaged over the draws, weighted by gold slot
+counts). Writes ``benchmarks/results/snips2017/<system>.json`` (scores in percent) after every size, so a long run can
+be followed, and regenerates ``benchmarks/RESULTS.md`` at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.report import RESULTS_DIR, pct, regenerate, run_meta
+from benchmarks.systems import SYSTEMS, SystemUnavailable, make_system
+from edge_nlu.data import data_dir
+from edge_nlu.definitions.jsonl import read_jsonl
+from edge_nlu.definitions.model import Utterance
+from edge_nlu.metrics import SNIPS2017_INTENTS, SNIPS2017_SIZES, snips2017_slot_scores
+
+SEEDS = (0, 1, 2)
+
+
+def draw(rows: list[Utterance], size: int, seed: int) -> list[Utterance]:
+    """The protocol's draw: ``random.Random(seed).sample(rows, size)`` over the rows in file order."""
+    return random.Random(seed).sample(rows, size)
+
+
+def intent_files(intent: str, root: Path | None = None) -> tuple[Path, Path]:
+    d = (root or data_dir()) / "snips2017" / intent
+    return d / "train_full.jsonl", d / "validate.jsonl"
+
+
+def _ints(s: str) -> list[int]:
+    return [int(x) for x in s.split(",") if x.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--system", required=True, choices=SYSTEMS)
+    ap.add_argument("--sizes", default=",".join(map(str, SNIPS2017_SIZES)))
+    ap.add_argument("--seeds", default=",".join(map(str, SEEDS)))
+    ap.add_argument("--intents", default=",".join(SNIPS2017_INTENTS))
+    ap.add_argument("--model", help="edge-nlu base model folder (default: the embedded default model)")
+    ap.add_argument("--results", default=str(RESULTS_DIR))
+    ap.add_argument("--no-report", action="store_true")
+    args = ap.parse_args(argv)
+    sizes, seeds = _ints(args.sizes), _ints(args.seeds)
+    intents = [i for i in args.intents.split(",") if i]
+    out = Path(args.results) / "snips2017" / f"{args.system}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        info = make_system(args.system, args.model, protocol=True).describe()
+    except SystemUnavailable as e:
+        print(f"skipped: {e}", file=sys.stderr)
+        return 2
+    rec: dict = {
+        "kind": "snips2017",
+        "system": args.system,
+        "sizes": sizes,
+        "seeds": seeds,
+        "intents": intents,
+        "by_size": {},
+        "train_seconds_total": 0.0,
+        "parse_seconds_total": 0.0,
+        "complete": False,
+        "system_info": info,
+    }
+    rec.update(run_meta(argv))
+    data = {i: (read_jsonl(intent_files(i)[0]), read_jsonl(intent_files(i)[1])) for i in intents}
+    t_start = time.perf_counter()
+    for size in sizes:
+        per_intent = {}
+        for intent in intents:
+            pool, gold = data[intent]
+            preds, train_s = [], 0.0
+            for seed in seeds:
+                rows = draw(pool, size, seed)
+                s = make_system(args.system, args.model, protocol=True)
+                s.fit(rows)
+                t0 = time.perf_counter()
+                preds.append(s.parse([u.text for u in gold], [intent] * len(gold)))
+                rec["parse_seconds_total"] += time.perf_counter() - t0
+                train_s += s.train_seconds
+                del s
+            sc = snips2017_slot_scores(gold, preds)
+            rec["train_seconds_total"] += train_s
+            per_intent[intent] = {
+                "score": pct(sc["score"]),
+                "train_seconds": round(train_s, 2),
+                "slots": {
+                    k: {
+                        "f1": pct(v["f1"]),
+                        "precision": pct(v["precision"]),
+                        "recall": pct(v["recall"]),
+                        "support": v["support"],
+                    }
+                    for k, v in sc["slots"].items()
+                },
+            }
+            print(
+                f"[{time.perf_counter() - t_start:7.1f}s] {args.system} N={size} {intent}: "
+                f"{per_intent[intent]['score']:.2f}"
+                f" (train {train_s:.1f}s for {len(seeds)} draws)",
+                file=sys.stderr,
+                flush=True,
+            )
+        mean = sum(v["score"] for v in per_intent.values()) / len(per_intent)
+        rec["by_size"][str(size)] = {"intents": per_intent, "mean": round(mean, 2)}
+        rec["train_seconds_total"] = round(rec["train_seconds_total"], 1)
+        rec["parse_seconds_total"] = round(rec["parse_seconds_total"], 1)
+        rec["wall_seconds"] = round(time.perf_counter() - t_start, 1)
+        rec["complete"] = size == sizes[-1]
+        out.write_text(json.dumps(rec, indent=1) + "\n")
+        print(f"{args.system} N={size}: mean slot F1 {mean:.2f} -> {out}", flush=True)
+    if not args.no_report:
+        regenerate(Path(args.results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

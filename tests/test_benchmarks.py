@@ -1,0 +1,191 @@
+"""Fast tests of the benchmark harness: protocol draws, report generation, the systems interface."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from benchmarks import report
+from benchmarks.accuracy import result_name
+from benchmarks.snips2017 import draw, intent_files
+from benchmarks.systems import OOS, MaxEntCRFSystem, SystemUnavailable, make_system
+from edge_nlu.data import data_dir
+from edge_nlu.definitions.jsonl import read_jsonl
+from edge_nlu.definitions.model import SlotSpan, Utterance
+from edge_nlu.metrics import SNIPS2017_INTENTS
+
+HAVE_DATA = (data_dir() / "snips2017").is_dir()
+needs_data = pytest.mark.skipif(not HAVE_DATA, reason="shared benchmark data missing (set EDGE_NLU_DATA)")
+
+
+def _rows(n: int) -> list[Utterance]:
+    return [Utterance(text=f"utterance {i}", intent="I", skill="I") for i in range(n)]
+
+
+def test_draw_is_deterministic_and_sized():
+    rows = _rows(300)
+    for size in (10, 20, 50, 70):
+        for seed in (0, 1, 2):
+            a, b = draw(rows, size, seed), draw(rows, size, seed)
+            assert a == b and len(a) == size and len({u.text for u in a}) == size
+            assert a == random.Random(seed).sample(rows, size)
+    assert draw(rows, 10, 0) != draw(rows, 10, 1)
+
+
+@needs_data
+def test_draw_on_protocol_files():
+    for intent in SNIPS2017_INTENTS:
+        pool_path, validate_path = intent_files(intent)
+        pool = read_jsonl(pool_path)
+        assert len(pool) >= 70 and len(read_jsonl(validate_path)) == 100
+        d = draw(pool, 70, 2)
+        assert len(d) == 70 and all(u.intent == intent for u in d)
+        assert [u.text for u in d] == [u.text for u in draw(read_jsonl(pool_path), 70, 2)]
+
+
+def _acc_record(system: str, dataset: str, mode: str = "skill_given", **metrics) -> dict:
+    m = {"intent_accuracy": 97.0, "slot_f1": 90.5, "exact_match": 80.25, **metrics}
+    return {
+        "kind": "accuracy",
+        "system": system,
+        "set": dataset,
+        "split": "test",
+        "mode": mode,
+        "n": 700,
+        "metrics": m,
+        "train_seconds": 12.3,
+        "parse_ms_per_utterance": 1.5,
+        "command": f"python -m benchmarks.accuracy --system {system} --set {dataset}",
+        "git_commit": "0123456789abcdef",
+        "git_dirty": False,
+        "date": "2026-01-01T00:00:00Z",
+        "machine": {"cpus": 2},
+    }
+
+
+def _s17_record(system: str, means: dict[int, float], complete: bool = True) -> dict:
+    return {
+        "kind": "snips2017",
+        "system": system,
+        "by_size": {str(k): {"intents": {"GetWeather": {"score": v}}, "mean": v} for k, v in means.items()},
+        "train_seconds_total": 42.0,
+        "complete": complete,
+        "command": f"python -m benchmarks.snips2017 --system {system}",
+        "git_commit": "0123456789abcdef",
+        "date": "2026-01-01T00:00:00Z",
+        "machine": {"cpus": 2},
+    }
+
+
+def test_report_from_fake_results(tmp_path):
+    res = tmp_path / "results"
+    for sub in ("accuracy", "snips2017", "latency", "custom"):
+        (res / sub).mkdir(parents=True)
+    (res / "accuracy" / "maxent-crf__snips.json").write_text(json.dumps(_acc_record("maxent-crf", "snips")))
+    (res / "accuracy" / "maxent-crf__hwu64__route.json").write_text(
+        json.dumps(_acc_record("maxent-crf", "hwu64", "route"))
+    )
+    (res / "accuracy" / "maxent-crf__clinc150.json").write_text(
+        json.dumps(
+            _acc_record("maxent-crf", "clinc150", "route", in_scope_accuracy=91.11, oos_recall=33.3, oos_precision=77.7)
+        )
+    )
+    (res / "snips2017" / "maxent-crf.json").write_text(json.dumps(_s17_record("maxent-crf", {10: 50.0, 70: 80.0})))
+    (res / "snips2017" / "edge-nlu.json").write_text(
+        json.dumps(_s17_record("edge-nlu", {10: 60.0, 70: 84.0}, complete=False))
+    )
+    (res / "latency" / "pi.json").write_text(
+        json.dumps({"table_markdown": "| a | b |\n|---|---|\n| 1 | 2 |", "command": "python -m benchmarks.latency"})
+    )
+    (res / "custom" / "x.json").write_text(json.dumps({"table_markdown": "CUSTOM-TABLE", "section": "extra"}))
+    (res / "custom" / "broken.json").write_text("{not json")
+
+    out = report.regenerate(res, data_root=data_dir() if HAVE_DATA else tmp_path / "nodata")
+    md = out.read_text()
+    assert out == tmp_path / "RESULTS.md" and (tmp_path / "snips2017.png").stat().st_size > 1000
+    assert "| maxent-crf | skill_given | 97.00 | 90.50 | 80.25 | 12.3 |" in md
+    assert "*JointBERT" in md and "*98.6*" in md and "*97.5*" in md  # SNIPS and ATIS anchors
+    assert "| maxent-crf | route | 91.11 | 33.30 | 77.70 |" in md and "*96.9*" in md
+    assert "`python -m benchmarks.accuracy --system maxent-crf --set snips`" in md
+    assert "+20.0%" in md and "+5.0%" in md  # relative gain edge-nlu vs maxent-crf at 10 and 70
+    assert "edge-nlu (partial run)" in md
+    assert "![Snips 2017 slot F1 vs training size](snips2017.png)" in md
+    for name in report.PLUGIN_SECTIONS:
+        assert f"<!-- section:{name} -->" in md and f"<!-- /section:{name} -->" in md
+    latency = md.split("<!-- section:latency -->")[1].split("<!-- /section:latency -->")[0]
+    assert "| 1 | 2 |" in latency and "python -m benchmarks.latency" in latency
+    assert "<!-- section:extra -->" in md and "CUSTOM-TABLE" in md
+    if HAVE_DATA:
+        assert "*Alexa (2017, published)*" in md and "*Snips (2017, published)*" in md
+    # regenerating is idempotent (no hand-written state)
+    assert report.regenerate(res, data_root=data_dir() if HAVE_DATA else tmp_path / "nodata").read_text() == md
+
+
+def test_result_names():
+    assert result_name("maxent-crf", "snips", False) == "maxent-crf__snips.json"
+    assert result_name("maxent-crf", "hwu64", True) == "maxent-crf__hwu64__route.json"
+    assert result_name("edge-nlu", "clinc150", True) == "edge-nlu__clinc150.json"
+
+
+def _toy_rows() -> list[Utterance]:
+    rng = random.Random(0)
+    rows = []
+    cities = ["paris", "london", "berlin", "rome", "madrid", "oslo", "vienna", "prague"]
+    times = ["seven am", "noon", "six thirty", "nine pm", "midnight", "ten am"]
+    for _ in range(40):
+        c = rng.choice(cities)
+        t = f"what is the weather in {c}"
+        rows.append(Utterance(t, "get_weather", [SlotSpan("city", t.index(c), len(t), c)], "weather"))
+    for i in range(40):
+        tm = rng.choice(times)
+        t = f"wake me up at {tm}" if i % 2 else f"set an alarm for {tm}"
+        rows.append(Utterance(t, "set_alarm", [SlotSpan("time", t.index(tm), len(t), tm)], "alarm"))
+    for i in range(10):
+        t = f"cancel my alarm number {i}"
+        rows.append(Utterance(t, "cancel_alarm", [], "alarm"))
+    for t in [
+        "tell me a joke",
+        "who won the game",
+        "what is the meaning of life",
+        "sing a song",
+        "how old are you",
+        "order a pizza",
+        "book a flight",
+        "what is my credit score",
+        "translate hello",
+        "flip a coin",
+    ]:
+        rows.append(Utterance(t, None, [], None))
+    return rows
+
+
+def test_maxent_system_interface():
+    rows = _toy_rows()
+    s = MaxEntCRFSystem()
+    s.fit(rows)
+    assert s.train_seconds > 0 and s.describe()["name"] == "maxent-crf"
+    texts = ["what is the weather in paris", "wake me up at noon", "what is the weather in oslo", "tell me a joke"]
+    given = s.parse(texts, ["weather", "alarm", None, None])
+    assert [u.text for u in given] == texts
+    assert given[0].intent == "get_weather" and given[0].skill == "weather"
+    assert [(x.slot, x.value) for x in given[0].slots] == [("city", "paris")]
+    assert given[1].intent == "set_alarm" and [(x.slot, x.value) for x in given[1].slots] == [("time", "noon")]
+    assert given[2].skill == "weather"
+    for u in given:
+        assert all(u.text[x.start : x.end] == x.value for x in u.slots)
+        assert u.intent in {"get_weather", "set_alarm", "cancel_alarm", OOS}
+        assert (u.intent == OOS) == (u.skill is None)
+    with pytest.raises(ValueError):
+        s.parse(texts, [None])
+
+
+def test_unavailable_systems_say_why(tmp_path, monkeypatch):
+    monkeypatch.setenv("SNIPS_NLU_PEER", str(tmp_path / "no-peer"))
+    with pytest.raises(SystemUnavailable, match="install.sh"):
+        make_system("snips-nlu")
+    with pytest.raises(SystemUnavailable, match="no base/"):
+        make_system("edge-nlu", tmp_path / "no-model")
+    with pytest.raises(ValueError):
+        make_system("nope")
