@@ -25,10 +25,10 @@ import torch
 
 from edge_nlu.definitions.jsonl import definition_from_utterances
 from edge_nlu.runtime.artifacts import write_base_manifest
-from export.corpus import OOS, load_corpus, load_tokenizer
+from export.corpus import load_corpus, load_tokenizer
 from export.onnx_export import export_encoder
 from export.skill_compiler import choose_patch, patch_init, write_skill_file
-from export.student import NONE, SkillLabels, Student, make_examples, train_student
+from export.student import SkillLabels, Student, make_examples, train_student
 from export.teacher import intent_key, load_teacher, teacher_dir, teacher_logits
 from export.vocab import build_vocab
 from quantize.int8 import quantize_encoder, quantize_rows
@@ -42,8 +42,15 @@ DEFAULTS = {
     "layers": 1,
     "max_len": 64,
     "seed": 0,
-    "student": {"epochs": 12, "batch_size": 32, "lr": 2e-3, "emb_lr": 1e-3, "neg_weight": 0.1, "alpha": 0.5,
-                "temperature": 2.0},
+    "student": {
+        "epochs": 12,
+        "batch_size": 32,
+        "lr": 2e-3,
+        "emb_lr": 1e-3,
+        "neg_weight": 0.1,
+        "alpha": 0.5,
+        "temperature": 2.0,
+    },
     "negatives": 2000,
     "enabled": None,
     "guard_points": 0.3,
@@ -92,7 +99,7 @@ def soft_targets(examples, rows, skills: list[SkillLabels], teacher_out: Path, t
     gi = {k: i for i, k in enumerate(labels["intents"])}
     gt = {k: i for i, k in enumerate(labels["tags"])}
     p = torch.softmax(torch.tensor(li) / temperature, -1).numpy()
-    for e, u, pi, ti in zip(examples, keep, p, lt):
+    for e, pi, ti in zip(examples, p, lt):
         e.soft_intent = {}
         for s in skills:
             cols = [gi.get(intent_key(s.name, i), -1) for i in s.intents[:-1]]
@@ -146,8 +153,9 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
             lab.patch = {w: i for i, w in enumerate(words)}
             patches[name] = patch_init(words, teacher_tok, temb, proj)
             skills.append(lab)
-        log.info("%d skills, %d train rows, %d patch rows", len(skills), len(corpus.train),
-                 sum(len(s.patch) for s in skills))
+        log.info(
+            "%d skills, %d train rows, %d patch rows", len(skills), len(corpus.train), sum(len(s.patch) for s in skills)
+        )
     model = Student(table, skills, cfg["hidden"], cfg["layers"], patches)
     by_name = {s.name: s for s in skills}
     examples = make_examples(tok, corpus.train, by_name, model, cfg["max_len"])
@@ -168,8 +176,13 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         np.save(base_dir / "scales.npy", s)
         np.save(base_dir / "projection.npy", proj)
         np.save(base_dir / "negatives.npy", np.zeros((0, 4 * cfg["hidden"]), np.float16))  # filled below
-        dims = {"emb": cfg["emb_dim"], "hidden": cfg["hidden"], "states": 2 * cfg["hidden"],
-                "pooled": 4 * cfg["hidden"], "layers": cfg["layers"]}
+        dims = {
+            "emb": cfg["emb_dim"],
+            "hidden": cfg["hidden"],
+            "states": 2 * cfg["hidden"],
+            "pooled": 4 * cfg["hidden"],
+            "layers": cfg["layers"],
+        }
         manifest = write_base_manifest(base_dir, dims)
         # negatives: pooled vectors of utterances from every skill, for training new skills' NONE class
         rng = np.random.default_rng(cfg["seed"])
@@ -182,7 +195,7 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         manifest = write_base_manifest(base_dir, dims)
         for lab in skills:
             wts = _head_weights(model, lab.name)
-            rows = model.emb.weight.detach().numpy()[model.patch_offset[lab.name]:][: len(lab.patch)]
+            rows = model.emb.weight.detach().numpy()[model.patch_offset[lab.name] :][: len(lab.patch)]
             write_skill_file(out / "skills" / f"{lab.name}.skill", lab, wts, rows, manifest)
     config = {"enabled": cfg["enabled"] or names, "invocations": cfg.get("invocations", {})}
     (out / "config.json").write_text(json.dumps(config, indent=1))
@@ -196,9 +209,16 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         (base_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
         for lab in skills:  # re-write with the calibrated temperature (base manifest unchanged: same base_id)
             wts = _head_weights(model, lab.name)
-            rows = model.emb.weight.detach().numpy()[model.patch_offset[lab.name]:][: len(lab.patch)]
-            write_skill_file(out / "skills" / f"{lab.name}.skill", lab, wts, rows, manifest,
-                             definition=defs[lab.name], temperature=cal["temperature"].get(lab.name, 1.0))
+            rows = model.emb.weight.detach().numpy()[model.patch_offset[lab.name] :][: len(lab.patch)]
+            write_skill_file(
+                out / "skills" / f"{lab.name}.skill",
+                lab,
+                wts,
+                rows,
+                manifest,
+                definition=defs[lab.name],
+                temperature=cal["temperature"].get(lab.name, 1.0),
+            )
     with stage("int8_guard"):
         from quantize.guard import guard
 

@@ -17,7 +17,7 @@ from tokenizers import Tokenizer
 from edge_nlu.data import data_dir
 from edge_nlu.definitions.jsonl import read_jsonl
 from edge_nlu.definitions.model import Utterance
-from edge_nlu.words import split_words, spans_to_bio, word_shape
+from edge_nlu.words import spans_to_bio, split_words, word_shape
 
 log = logging.getLogger(__name__)
 

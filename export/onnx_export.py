@@ -37,8 +37,12 @@ def export_encoder(encoder: nn.Module, emb_dim: int, path: Path) -> Path:
             str(path),
             input_names=["emb", "case"],
             output_names=["states", "pooled"],
-            dynamic_axes={"emb": {0: "batch", 1: "seq"}, "case": {0: "batch", 1: "seq"},
-                          "states": {0: "batch", 1: "seq"}, "pooled": {0: "batch"}},
+            dynamic_axes={
+                "emb": {0: "batch", 1: "seq"},
+                "case": {0: "batch", 1: "seq"},
+                "states": {0: "batch", 1: "seq"},
+                "pooled": {0: "batch"},
+            },
             opset_version=OPSET,
             dynamo=False,
         )

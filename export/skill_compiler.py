@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 MAX_PATCH = 256
 
 
-def choose_patch(rows, definition: SkillDefinition | None, shared_tok, teacher_tok, max_rows: int = MAX_PATCH
-                 ) -> list[str]:
+def choose_patch(
+    rows, definition: SkillDefinition | None, shared_tok, teacher_tok, max_rows: int = MAX_PATCH
+) -> list[str]:
     """Words the shared vocabulary splits badly (≥3 pieces or [UNK]) but the teacher knows better."""
     counts: Counter = Counter(w.lower() for u in rows for w, _, _ in split_words(u.text))
     if definition is not None:
@@ -108,10 +109,16 @@ def write_skill_file(
     arrays = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
     arrays.update(patch_q=pq, patch_s=ps)
     members = {
-        "labels.json": json.dumps({
-            "name": labels.name, "invocation_name": invocation_name, "intents": labels.intents, "tags": labels.tags,
-            "temperature": temperature, "slot_types": slot_types,
-        }).encode(),
+        "labels.json": json.dumps(
+            {
+                "name": labels.name,
+                "invocation_name": invocation_name,
+                "intents": labels.intents,
+                "tags": labels.tags,
+                "temperature": temperature,
+                "slot_types": slot_types,
+            }
+        ).encode(),
         "weights.npz": npz_bytes(arrays),
         "patch.json": json.dumps({"words": words}).encode(),
         "catalog.json": json.dumps(catalogs, ensure_ascii=False).encode(),
@@ -153,8 +160,18 @@ def _features(base, rows, labels: SkillLabels, patch_q: np.ndarray | None, patch
     return np.stack(pooled), states, tags
 
 
-def train_heads(pooled, states, tags, intent_y, negatives, n_intents: int, n_tags: int, seed: int = 0,
-                steps: int = 300, l2: float = 1e-3) -> dict[str, np.ndarray]:
+def train_heads(
+    pooled,
+    states,
+    tags,
+    intent_y,
+    negatives,
+    n_intents: int,
+    n_tags: int,
+    seed: int = 0,
+    steps: int = 300,
+    l2: float = 1e-3,
+) -> dict[str, np.ndarray]:
     """Multinomial logistic regressions on frozen features: intents (+NONE from negatives) and slot tags."""
     import torch
 
@@ -177,8 +194,12 @@ def train_heads(pooled, states, tags, intent_y, negatives, n_intents: int, n_tag
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return {"intent_w": iw.detach().numpy(), "intent_b": ib.detach().numpy(), "slot_w": sw.detach().numpy(),
-            "slot_b": sb.detach().numpy()}
+    return {
+        "intent_w": iw.detach().numpy(),
+        "intent_b": ib.detach().numpy(),
+        "slot_w": sw.detach().numpy(),
+        "slot_b": sb.detach().numpy(),
+    }
 
 
 def compile_skill(definition: SkillDefinition, model_dir: Path, out: Path, seed: int = 0) -> dict:
@@ -196,8 +217,8 @@ def compile_skill(definition: SkillDefinition, model_dir: Path, out: Path, seed:
     labels = SkillLabels.from_rows(definition.name, rows)
     patch_rows = np.zeros((0, base.dims["emb"]), np.float32)
     try:
-        from export.teacher import teacher_dir
         from export.corpus import load_tokenizer
+        from export.teacher import teacher_dir
 
         teacher_tok = load_tokenizer(teacher_dir() / "tokenizer.json")
         words = choose_patch(rows, definition, base.tokenizer, teacher_tok)
@@ -213,10 +234,23 @@ def compile_skill(definition: SkillDefinition, model_dir: Path, out: Path, seed:
     pooled, states, tags = _features(base, rows, labels, pq, ps)
     y = [labels.intents.index(u.intent) for u in rows]
     weights = train_heads(pooled, states, tags, y, base.negatives, len(labels.intents), len(labels.tags), seed)
-    manifest = write_skill_file(out, labels, weights, patch_rows, base.manifest, definition,
-                                invocation_name=definition.invocation_name)
-    log.info("compiled skill %s: %d utterances, %d intents, %d tags, %d patch rows, %d bytes in %.1f s",
-             definition.name, len(rows), len(labels.intents) - 1, len(labels.tags), len(labels.patch),
-             out.stat().st_size, time.time() - t0)
-    return {**manifest, "seconds": round(time.time() - t0, 2), "bytes": out.stat().st_size,
-            "utterances": len(rows), "patch_rows": len(labels.patch)}
+    manifest = write_skill_file(
+        out, labels, weights, patch_rows, base.manifest, definition, invocation_name=definition.invocation_name
+    )
+    log.info(
+        "compiled skill %s: %d utterances, %d intents, %d tags, %d patch rows, %d bytes in %.1f s",
+        definition.name,
+        len(rows),
+        len(labels.intents) - 1,
+        len(labels.tags),
+        len(labels.patch),
+        out.stat().st_size,
+        time.time() - t0,
+    )
+    return {
+        **manifest,
+        "seconds": round(time.time() - t0, 2),
+        "bytes": out.stat().st_size,
+        "utterances": len(rows),
+        "patch_rows": len(labels.patch),
+    }

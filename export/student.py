@@ -54,8 +54,14 @@ class Encoder(nn.Module):
         super().__init__()
         self.case = nn.Embedding(N_SHAPES, emb_dim)
         nn.init.normal_(self.case.weight, std=0.05)
-        self.lstm = nn.LSTM(emb_dim, hidden, num_layers=layers, bidirectional=True, batch_first=True,
-                            dropout=dropout if layers > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            emb_dim,
+            hidden,
+            num_layers=layers,
+            bidirectional=True,
+            batch_first=True,
+            dropout=dropout if layers > 1 else 0.0,
+        )
         self.drop = nn.Dropout(dropout)
 
     def forward(self, emb: torch.Tensor, case: torch.Tensor, lengths: torch.Tensor | None = None):
@@ -77,8 +83,15 @@ class Encoder(nn.Module):
 class Student(nn.Module):
     """Shared embeddings + encoder, and per-skill heads and patch rows (patch ids follow the shared table)."""
 
-    def __init__(self, init_emb: np.ndarray, skills: list[SkillLabels], hidden: int = 128, layers: int = 1,
-                 patch_init: dict[str, np.ndarray] | None = None, dropout: float = 0.25) -> None:
+    def __init__(
+        self,
+        init_emb: np.ndarray,
+        skills: list[SkillLabels],
+        hidden: int = 128,
+        layers: int = 1,
+        patch_init: dict[str, np.ndarray] | None = None,
+        dropout: float = 0.25,
+    ) -> None:
         super().__init__()
         self.vocab = init_emb.shape[0]
         self.emb_dim = init_emb.shape[1]
@@ -100,10 +113,10 @@ class Student(nn.Module):
         self.intent = nn.ModuleDict({s.name: nn.Linear(d_pool, len(s.intents)) for s in skills})
         self.slot = nn.ModuleDict({s.name: nn.Linear(d_tok, len(s.tags)) for s in skills})
         # CRF transition scores per skill ([n+1, n], last row = start), invalid BIO moves masked to -1e4
-        self.trans = nn.ParameterDict({s.name: nn.Parameter(torch.zeros(len(s.tags) + 1, len(s.tags)))
-                                       for s in skills})
-        self.trans_mask = {s.name: torch.tensor(np.where(bio_allowed(s.tags), 0.0, -1e4), dtype=torch.float32)
-                           for s in skills}
+        self.trans = nn.ParameterDict({s.name: nn.Parameter(torch.zeros(len(s.tags) + 1, len(s.tags))) for s in skills})
+        self.trans_mask = {
+            s.name: torch.tensor(np.where(bio_allowed(s.tags), 0.0, -1e4), dtype=torch.float32) for s in skills
+        }
 
     def encode(self, ids: torch.Tensor, case: torch.Tensor, lengths: torch.Tensor):
         return self.encoder(self.emb_drop(self.emb(ids)), case, lengths)
@@ -173,8 +186,11 @@ def make_examples(tok, rows, skills: dict[str, SkillLabels], model: Student, max
             out.append(Example(None, enc.ids, enc.case, enc.first, -1, [0] * len(enc.first)))
             continue
         ti = {t: i for i, t in enumerate(lab.tags)}
-        out.append(Example(u.skill, enc.ids, enc.case, enc.first, lab.intents.index(u.intent),
-                           [ti.get(t, 0) for t in enc.tags]))
+        out.append(
+            Example(
+                u.skill, enc.ids, enc.case, enc.first, lab.intents.index(u.intent), [ti.get(t, 0) for t in enc.tags]
+            )
+        )
     return out
 
 
@@ -211,8 +227,7 @@ def train_student(
     opt = torch.optim.Adam(groups)
     steps_per_epoch = math.ceil(len(examples) / batch_size)
     total = steps_per_epoch * epochs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=total,
-                                                pct_start=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=total, pct_start=0.1)
     # precompute, per skill, the columns of the concatenated intent logits
     cols, start = {}, 0
     for s in skills:
@@ -224,11 +239,17 @@ def train_student(
     else:
         model.train()
     for ep in range(epochs):
-        order = list(range(len(examples)))
-        rng.shuffle(order)
-        chunks = [order[i : i + batch_size * 50] for i in range(0, len(order), batch_size * 50)]
-        order = [j for c in chunks for j in sorted(c, key=lambda k: len(examples[k].ids))]
-        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        # one skill per batch (one slot head and CRF per step), similar lengths inside a batch, batches shuffled
+        by_skill: dict[str | None, list[int]] = {}
+        for k, e in enumerate(examples):
+            by_skill.setdefault(e.skill, []).append(k)
+        batches = []
+        for key in sorted(by_skill, key=str):
+            order = by_skill[key]
+            rng.shuffle(order)
+            chunks = [order[i : i + batch_size * 20] for i in range(0, len(order), batch_size * 20)]
+            order = [j for c in chunks for j in sorted(c, key=lambda k: len(examples[k].ids))]
+            batches += [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         rng.shuffle(batches)
         tot_loss = 0.0
         for g in batches:
@@ -270,7 +291,7 @@ def train_student(
                 states = tok_states[pos_r, pos_t]
                 logits = model.slot[name](states)
                 target = torch.tensor([t for r in rows for t in exs[r].tags])
-                if crf:
+                if crf and logits.shape[-1] > 1:
                     nw = max(len(exs[r].first) for r in rows)
                     em = torch.zeros((len(rows), nw, logits.shape[-1]))
                     tg = torch.zeros((len(rows), nw), dtype=torch.long)
@@ -299,7 +320,14 @@ def train_student(
             step += 1
             tot_loss += loss.item()
         rate = step / (time.time() - t0)
-        log.info("%s epoch %d/%d loss %.4f (%.1f steps/s, eta %.0f s)", progress, ep + 1, epochs,
-                 tot_loss / len(batches), rate, (total - step) / rate)
+        log.info(
+            "%s epoch %d/%d loss %.4f (%.1f steps/s, eta %.0f s)",
+            progress,
+            ep + 1,
+            epochs,
+            tot_loss / len(batches),
+            rate,
+            (total - step) / rate,
+        )
     model.eval()
     return {"steps": total, "seconds": round(time.time() - t0, 1), "skills": names}

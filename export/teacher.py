@@ -125,7 +125,9 @@ def train_teacher(
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     enc_params = [p for n, p in model.named_parameters() if n.startswith("bert.") and p.requires_grad]
     head_params = [p for n, p in model.named_parameters() if not n.startswith("bert.")]
-    opt = torch.optim.AdamW([{"params": enc_params, "lr": lr}, {"params": head_params, "lr": head_lr}], weight_decay=0.01)
+    opt = torch.optim.AdamW(
+        [{"params": enc_params, "lr": lr}, {"params": head_params, "lr": head_lr}], weight_decay=0.01
+    )
     steps_per_epoch = math.ceil(len(data.enc) / batch_size)
     total = max(1, int(steps_per_epoch * epochs))
     warm = max(1, total // 20)
@@ -147,8 +149,14 @@ def train_teacher(
             step += 1
             if step % 50 == 0 or step == total:
                 rate = step / (time.time() - t0)
-                log.info("teacher step %d/%d loss %.3f (%.2f steps/s, eta %.0f s)", step, total, loss.item(), rate,
-                         (total - step) / rate)
+                log.info(
+                    "teacher step %d/%d loss %.3f (%.2f steps/s, eta %.0f s)",
+                    step,
+                    total,
+                    loss.item(),
+                    rate,
+                    (total - step) / rate,
+                )
             if step >= total:
                 break
     out.mkdir(parents=True, exist_ok=True)

@@ -35,8 +35,12 @@ def calibrate(model_dir: Path, dev, base_dir: Path) -> dict:
     for k, name in enumerate(nlu.skills):
         sk = nlu.skill(name)
         z = pooled @ sk.intent_w + sk.intent_b
-        target = np.array([sk.intents.index(u.intent) if u.skill == name and u.intent in sk.intents
-                           else len(sk.intents) - 1 for u in rows])
+        target = np.array(
+            [
+                sk.intents.index(u.intent) if u.skill == name and u.intent in sk.intents else len(sk.intents) - 1
+                for u in rows
+            ]
+        )
         nll = [-log_softmax(z / t)[np.arange(len(rows)), target].mean() for t in grid]
         t = float(grid[int(np.argmin(nll))])
         temps[name] = round(t, 4)
@@ -66,8 +70,12 @@ def _scores(nlu: NLU, dev) -> dict:
 
         preds.append(Utterance(u.text, r.intent, [SlotSpan(s.slot, s.start, s.end, s.value) for s in r.slots], r.skill))
     m = evaluate(rows, preds)
-    return {"intent_accuracy": round(100 * m["intent_accuracy"], 2), "slot_f1": round(100 * m["slot_f1"], 2),
-            "exact_match": round(100 * m["exact_match"], 2), "n": len(rows)}
+    return {
+        "intent_accuracy": round(100 * m["intent_accuracy"], 2),
+        "slot_f1": round(100 * m["slot_f1"], 2),
+        "exact_match": round(100 * m["exact_match"], 2),
+        "n": len(rows),
+    }
 
 
 def guard(model_dir: Path, fp32_encoder: Path, dev, points: float = 0.3) -> dict:

@@ -17,8 +17,13 @@ log = logging.getLogger(__name__)
 def quantize_encoder(fp32: Path, int8: Path, per_channel: bool = True) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=per_channel,
-                     op_types_to_quantize=["LSTM", "MatMul", "Gemm"])
+    quantize_dynamic(
+        str(fp32),
+        str(int8),
+        weight_type=QuantType.QInt8,
+        per_channel=per_channel,
+        op_types_to_quantize=["LSTM", "MatMul", "Gemm"],
+    )
     log.info("int8 encoder %s: %d -> %d bytes", int8.name, fp32.stat().st_size, int8.stat().st_size)
     return int8
 

@@ -1,11 +1,12 @@
 """Artifact formats: a base folder and single-file skills, each with a manifest of sha256 sums.
 
-A *base* is a folder (tokenizer.json, embeddings.npy int8 + scales.npy, encoder.onnx, negatives.npy,
-projection.npy (teacher → student embedding projection, for compiling new skills' patches), manifest.json). A *skill* is one zip file (manifest.json, labels.json, weights.npz, patch.json, catalog.json), so
-installing it is one atomic rename. Both manifests carry a format version, sha256 and size of every file and the
-dimensions; a skill names the base it was built for (``base_id``: sha256 of the base's vocabulary, tokenizer and
-encoder) so a runtime refuses a corrupted file or a skill built for another base with an error naming the file and
-the check that failed.
+A *base* is a folder: tokenizer.json, embeddings.npy (int8) + scales.npy, encoder.onnx, negatives.npy (pooled
+vectors used as NONE examples when compiling new skills), projection.npy (teacher → student embedding projection,
+for new skills' patches) and manifest.json. A *skill* is one zip file (manifest.json, labels.json, weights.npz,
+patch.json, catalog.json), so installing it is one atomic rename. Both manifests carry a format version, the sha256
+and size of every file and the dimensions; a skill names the base it was built for (``base_id``: hash of the base's
+tokenizer, embeddings and encoder) so a runtime refuses a corrupted file or a skill built for another base with an
+error naming the file and the check that failed.
 """
 
 from __future__ import annotations

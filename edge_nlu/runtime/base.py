@@ -11,7 +11,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from edge_nlu.errors import ArtifactError
-from edge_nlu.runtime.artifacts import read_json_file, verify_base
+from edge_nlu.runtime.artifacts import verify_base
 from edge_nlu.words import split_words, word_shape
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,9 @@ class Base:
         try:
             self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         except Exception as e:  # tokenizers raises a bare Exception on bad JSON
-            raise ArtifactError(f"unreadable tokenizer ({e})", file=str(self.folder / "tokenizer.json"),
-                                check="tokenizer") from None
+            raise ArtifactError(
+                f"unreadable tokenizer ({e})", file=str(self.folder / "tokenizer.json"), check="tokenizer"
+            ) from None
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
         self.emb = self._load_npy("embeddings.npy", np.int8, mmap=True)
@@ -56,28 +57,42 @@ class Base:
         self.negatives = self._load_npy("negatives.npy", np.float16)
         vocab, dim = self.emb.shape if self.emb.ndim == 2 else (0, 0)
         if self.emb.ndim != 2 or (vocab, dim) != (self.manifest["vocab_size"], self.dims["emb"]):
-            raise ArtifactError(f"shape {self.emb.shape} does not match the manifest's dimensions",
-                                file=str(self.folder / "embeddings.npy"), check="dims")
+            raise ArtifactError(
+                f"shape {self.emb.shape} does not match the manifest's dimensions",
+                file=str(self.folder / "embeddings.npy"),
+                check="dims",
+            )
         if self.scales.shape != (vocab,):
-            raise ArtifactError(f"shape {self.scales.shape}, expected ({vocab},)",
-                                file=str(self.folder / "scales.npy"), check="dims")
+            raise ArtifactError(
+                f"shape {self.scales.shape}, expected ({vocab},)", file=str(self.folder / "scales.npy"), check="dims"
+            )
         if self.tokenizer.get_vocab_size() != vocab:
-            raise ArtifactError("vocabulary size differs from the embedding table",
-                                file=str(self.folder / "tokenizer.json"), check="vocab_size")
+            raise ArtifactError(
+                "vocabulary size differs from the embedding table",
+                file=str(self.folder / "tokenizer.json"),
+                check="vocab_size",
+            )
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(str(self.folder / "encoder.onnx"), opts,
-                                                providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                str(self.folder / "encoder.onnx"), opts, providers=["CPUExecutionProvider"]
+            )
         except Exception as e:  # onnxruntime raises its own exception types
-            raise ArtifactError(f"onnxruntime cannot load it ({e.__class__.__name__})",
-                                file=str(self.folder / "encoder.onnx"), check="onnx") from None
+            raise ArtifactError(
+                f"onnxruntime cannot load it ({e.__class__.__name__})",
+                file=str(self.folder / "encoder.onnx"),
+                check="onnx",
+            ) from None
         inputs = sorted(i.name for i in self.session.get_inputs())
         if inputs != ["case", "emb"]:  # e.g. a base built before the word-shape input: a clear error, not at parse
-            raise ArtifactError(f"encoder inputs {inputs}, this runtime feeds ['case', 'emb'] (rebuild the model)",
-                                file=str(self.folder / "encoder.onnx"), check="onnx_inputs")
+            raise ArtifactError(
+                f"encoder inputs {inputs}, this runtime feeds ['case', 'emb'] (rebuild the model)",
+                file=str(self.folder / "encoder.onnx"),
+                check="onnx_inputs",
+            )
         self.cls = self.tokenizer.token_to_id("[CLS]")
         self.sep = self.tokenizer.token_to_id("[SEP]")
         self.unk = self.tokenizer.token_to_id("[UNK]")

@@ -45,7 +45,9 @@ class Skill:
             w = np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False)
             arrays = {k: w[k] for k in w.files}
         except Exception as e:
-            raise ArtifactError(f"unreadable skill member ({e.__class__.__name__})", file=where, check="members") from None
+            raise ArtifactError(
+                f"unreadable skill member ({e.__class__.__name__})", file=where, check="members"
+            ) from None
         try:
             self.name: str = labels["name"]
             self.invocation_name: str | None = labels.get("invocation_name")
@@ -127,5 +129,6 @@ class Skill:
         return None
 
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.intent_w, self.intent_b, self.slot_w, self.slot_b, self.patch_q,
-                                      self.patch_s))
+        return sum(
+            a.nbytes for a in (self.intent_w, self.intent_b, self.slot_w, self.slot_b, self.patch_q, self.patch_s)
+        )
