@@ -225,7 +225,10 @@ def train_student(
     if enc_params:
         groups.append({"params": enc_params, "lr": lr})
     opt = torch.optim.Adam(groups)
-    steps_per_epoch = math.ceil(len(examples) / batch_size)
+    per_skill: dict[str | None, int] = {}
+    for e in examples:
+        per_skill[e.skill] = per_skill.get(e.skill, 0) + 1
+    steps_per_epoch = sum(math.ceil(n / batch_size) for n in per_skill.values())
     total = steps_per_epoch * epochs
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=total, pct_start=0.1)
     # precompute, per skill, the columns of the concatenated intent logits
