@@ -281,16 +281,15 @@ class CatalogResolver:
         import numpy as np
 
         if self._char_table is None:
-            rows: dict[str, int] = {}
-            for key in self._fuzzy_keys:
-                for ch in key:
-                    rows.setdefault(ch, len(rows))
-            dtype = np.uint8 if max(map(len, self._fuzzy_keys), default=0) < 256 else np.uint16
-            counts = np.zeros((len(rows), len(self._fuzzy_keys)), dtype=dtype)
-            for ki, key in enumerate(self._fuzzy_keys):
-                for ch in key:
-                    counts[rows[ch], ki] += 1
-            self._char_table = (rows, counts, np.array([len(k) for k in self._fuzzy_keys], dtype=np.float64))
+            keys = self._fuzzy_keys
+            lens = np.array([len(k) for k in keys], dtype=np.int64)
+            codes = np.frombuffer("".join(keys).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            chars, row_of = np.unique(codes, return_inverse=True)
+            dtype = np.uint8 if lens.max(initial=0) < 256 else np.uint16
+            cell = row_of.ravel() * len(keys) + np.repeat(np.arange(len(keys)), lens)
+            counts = np.bincount(cell, minlength=len(chars) * len(keys)).astype(dtype).reshape(len(chars), len(keys))
+            rows = {chr(c): r for r, c in enumerate(chars.tolist())}
+            self._char_table = (rows, counts, lens.astype(np.float64))
         rows, counts, lens = self._char_table
         if not len(lens):
             return []
