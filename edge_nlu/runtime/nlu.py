@@ -30,6 +30,33 @@ _CARRIER = re.compile(
 _JOIN = re.compile(r"^\s*(?:to|for|about|that|if|whether|and|,)?\s*", re.IGNORECASE)
 
 
+class _Router:
+    """Every candidate skill's intent head stacked into one matrix: routing is one matmul, whatever the count.
+
+    Kept apart from the LRU of loaded skills, so routing over hundreds of enabled skills never reloads them.
+    """
+
+    def __init__(self, skills: list[Skill]) -> None:
+        self.names = [sk.name for sk in skills]
+        self.w = np.concatenate([sk.intent_w for sk in skills], axis=1)
+        self.b = np.concatenate([sk.intent_b for sk in skills])
+        self.inv_t = np.concatenate([np.full(len(sk.intents), 1.0 / sk.temperature, np.float32) for sk in skills])
+        sizes = [len(sk.intents) for sk in skills]
+        self.starts = np.cumsum([0] + sizes[:-1])
+        self.stops = self.starts + np.asarray(sizes)
+        self.is_none = np.zeros(len(self.b), dtype=bool)
+        self.is_none[self.stops - 1] = True
+
+    def probs(self, pooled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-column probabilities (softmax within each skill) and each skill's best in-skill probability."""
+        z = (pooled @ self.w + self.b) * self.inv_t
+        z = z - np.repeat(np.maximum.reduceat(z, self.starts), self.stops - self.starts)
+        e = np.exp(z)
+        p = e / np.repeat(np.add.reduceat(e, self.starts), self.stops - self.starts)
+        best = np.maximum.reduceat(np.where(self.is_none, -1.0, p), self.starts)
+        return p, best
+
+
 @dataclass
 class _Item:
     text: str
@@ -64,8 +91,11 @@ class NLU:
         self.max_resident = max(1, int(max_resident))
         self._cache: OrderedDict[str, Skill] = OrderedDict()
         self._lock = threading.RLock()
-        self._meta: dict[str, dict] = {}
+        self._routers: OrderedDict[tuple[str, ...], _Router] = OrderedDict()
         self.threshold = float(self.base.routing.get("threshold", 0.5))
+        if self.user.folder.is_dir():  # temporary files of an install that was killed half-way
+            with self.user.lock():
+                self.user.cleanup_temp()
         self._refresh()
 
     # -- skills --------------------------------------------------------------------------------------------
@@ -74,6 +104,7 @@ class NLU:
             paths = {n: self.builtin.path(n) for n in self.builtin.names()}
             paths.update({n: self.user.path(n) for n in self.user.names()})
             self._paths = paths
+            self._routers = OrderedDict()
             state = self.user.read_state()
             enabled = set(self.config.get("enabled", list(self.builtin.names())))
             enabled |= set(self.user.names())
@@ -136,7 +167,7 @@ class NLU:
         """Remove a user-installed skill (skills of the embedded default can only be disabled)."""
         with self._lock, self.user.lock():
             if name not in self.user.names():
-                if name in self._paths:
+                if name in self.builtin.names():  # (not _paths: another process may have removed a user skill)
                     raise EdgeNLUError(f"skill {name!r} is part of the read-only model; use disable_skill instead")
                 raise UnknownSkillError(f"unknown skill {name!r}")
             self.user.remove(name)
@@ -222,14 +253,25 @@ class NLU:
             )
         return ParseResult(it.text, None, None, 0.0, [], [], True, it.tokens.truncated)
 
+    def _router(self, names: list[str]) -> _Router:
+        with self._lock:
+            # a candidate removed by another thread since _prepare picked it is no longer routed to
+            key = tuple(n for n in names if n in self._paths) or tuple(names)
+            r = self._routers.get(key)
+            if r is None:
+                r = self._routers[key] = _Router([self.skill(n) for n in key])
+                while len(self._routers) > 8:
+                    self._routers.popitem(last=False)
+            else:
+                self._routers.move_to_end(key)
+            return r
+
     def _finish(self, it: _Item, seq, states: np.ndarray, pooled: np.ndarray, n_best: int) -> ParseResult:
-        scored = []  # (in-skill probability, skill, intent index, probs)
-        for name in it.candidates:
-            sk = self.skill(name)
-            probs = sk.intent_probs(pooled[None])[0]
-            j = int(probs[: sk.n_real].argmax())
-            scored.append((float(probs[j]), name, probs))
-        scored.sort(key=lambda x: -x[0])
+        router = self._router(it.candidates)
+        cols, best = router.probs(pooled)
+        order = np.argsort(-best, kind="stable")
+        # (in-skill probability, skill, that skill's probabilities incl. NONE), best first
+        scored = [(float(best[k]), router.names[k], cols[router.starts[k] : router.stops[k]]) for k in order]
         best_p, best_name, _ = scored[0]
         sk = self.skill(best_name)
         forced = it.skill is not None
@@ -245,8 +287,8 @@ class NLU:
             real = real / max(real.sum(), 1e-9)
         j = int(real.argmax())
         alts = []
-        for _, name, pr in scored:
-            s2 = self.skill(name)
+        for _, name, pr in scored[:n_best]:  # the n best intents come from at most n_best skills
+            s2 = self.skill(name) if name != best_name else sk
             if name == best_name:  # the chosen skill's scores after its patch, so they agree with the result
                 pr = probs
             r = pr[: s2.n_real] / max(pr[: s2.n_real].sum(), 1e-9) if forced else pr[: s2.n_real]
