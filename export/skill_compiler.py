@@ -85,7 +85,8 @@ def catalog_of(definition: SkillDefinition | None, labels: SkillLabels) -> tuple
         tname = st.name if st is not None else slot
         slot_types[slot] = {"type": tname, "builtin": builtin}
         if st is not None and st.values and tname not in catalogs:
-            catalogs[tname] = CatalogResolver.from_slot_type(st).to_dict()
+            curated = any(v.synonyms or v.id for v in st.values) or not st.extensible
+            catalogs[tname] = CatalogResolver.from_slot_type(st, fuzzy=curated).to_dict()
     return slot_types, catalogs
 
 

@@ -104,6 +104,8 @@ def verify_base(folder: Path, check_sums: bool = True) -> dict:
             )
         if check_sums and sha256_file(p) != files[name].get("sha256"):
             raise ArtifactError("sha256 does not match the manifest", file=str(p), check="sha256")
+    if m.get("tokenizer_hash", files["tokenizer.json"].get("sha256")) != files["tokenizer.json"].get("sha256"):
+        raise ArtifactError("tokenizer_hash does not match the tokenizer's sha256", file=str(mpath), check="manifest")
     if m.get("base_id") != base_id(files):
         raise ArtifactError("base_id does not match its files", file=str(mpath), check="base_id")
     return m
@@ -132,8 +134,14 @@ def read_skill(path: Path, base_manifest: dict | None = None) -> tuple[dict, dic
             names = set(z.namelist())
             if "manifest.json" not in names:
                 raise ArtifactError("has no manifest.json", file=where, check="manifest")
-            manifest = json.loads(z.read("manifest.json").decode("utf-8"))
+            raw = z.read("manifest.json")
             members = {n: z.read(n) for n in SKILL_FILES if n in names}
+        try:
+            manifest = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            raise ArtifactError(
+                f"unreadable ({e.__class__.__name__})", file=where + ":manifest.json", check="manifest"
+            ) from None
     except ArtifactError:
         raise
     except FileNotFoundError:
@@ -151,12 +159,18 @@ def read_skill(path: Path, base_manifest: dict | None = None) -> tuple[dict, dic
             file=where + ":manifest.json",
             check="format_version",
         )
-    files = manifest.get("files") or {}
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise ArtifactError("lists no files", file=where + ":manifest.json", check="manifest")
     for n in SKILL_FILES:
         if n not in members:
             raise ArtifactError("member is missing", file=f"{where}:{n}", check="exists")
         if not isinstance(files.get(n), dict) or sha256_bytes(members[n]) != files[n].get("sha256"):
             raise ArtifactError("sha256 does not match the manifest", file=f"{where}:{n}", check="sha256")
+        if files[n].get("size", len(members[n])) != len(members[n]):
+            raise ArtifactError(
+                f"size {len(members[n])} bytes, manifest says {files[n].get('size')}", file=f"{where}:{n}", check="size"
+            )
     if base_manifest is not None:
         if manifest.get("base_id") != base_manifest.get("base_id"):
             raise ArtifactError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from edge_nlu.words import split_words, word_shape
 log = logging.getLogger(__name__)
 
 MAX_PIECES = 64  # word-pieces per utterance, [CLS]/[SEP] included; later words are not parsed (truncated=True)
+_SURROGATE = re.compile("[\ud800-\udfff]")  # unpaired surrogates (e.g. from surrogateescape) break the tokenizer
 
 
 @dataclass
@@ -114,7 +116,10 @@ class Base:
         words = split_words(text)
         if not words:
             return Tokens([], [], False)
-        enc = self.tokenizer.encode([w for w, _, _ in words], is_pretokenized=True, add_special_tokens=False)
+        # the tokenizer only sees the word strings (offsets come from split_words): an unpaired surrogate, which
+        # cannot be encoded as UTF-8, becomes U+FFFD (one character for one, so nothing shifts)
+        texts = [w if w.isascii() or not _SURROGATE.search(w) else _SURROGATE.sub("\ufffd", w) for w, _, _ in words]
+        enc = self.tokenizer.encode(texts, is_pretokenized=True, add_special_tokens=False)
         pieces: list[list[int]] = [[] for _ in words]
         for pid, wid in zip(enc.ids, enc.word_ids):
             if wid is not None:

@@ -260,6 +260,7 @@ class NLU:
             r = self._routers.get(key)
             if r is None:
                 r = self._routers[key] = _Router([self.skill(n) for n in key])
+                r.names = list(key)  # installed names: a skill installed under another name keeps its own inside
                 while len(self._routers) > 8:
                     self._routers.popitem(last=False)
             else:
@@ -276,12 +277,13 @@ class NLU:
         sk = self.skill(best_name)
         forced = it.skill is not None
         oos = not forced and best_p < self.threshold
+        probs = scored[0][2]
         # re-encode with the chosen skill's patch when one of its words occurs
         if sk.patch and any(w.lower() in sk.patch for w, _, _ in it.tokens.words[it.word_from :]):
             seq = self.base.sequence(it.tokens, it.word_from, sk.patch)
             st, po = self.base.run([seq], sk.patch_q, sk.patch_s)
             states, pooled = st[0], po[0]
-        probs = sk.intent_probs(pooled[None])[0]
+            probs = sk.intent_probs(pooled[None])[0]
         real = probs[: sk.n_real]
         if forced:
             real = real / max(real.sum(), 1e-9)

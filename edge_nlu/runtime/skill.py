@@ -41,7 +41,7 @@ class Skill:
         try:
             labels = json.loads(members["labels.json"])
             patch = json.loads(members["patch.json"])
-            self.catalog: dict = json.loads(members["catalog.json"])
+            self._catalog_bytes = members["catalog.json"]  # parsed on the first slot that needs it
             w = np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False)
             arrays = {k: w[k] for k in w.files}
         except Exception as e:
@@ -86,6 +86,7 @@ class Skill:
             self.transitions = self.transitions + learned
         self.n_real = len(self.intents) - 1
         self._resolvers: dict = {}
+        self._catalog: dict | None = None
 
     # -- heads -----------------------------------------------------------------------------------------------
     def intent_probs(self, pooled: np.ndarray) -> np.ndarray:
@@ -117,16 +118,35 @@ class Skill:
 
         info = self.slot_types.get(slot) or {}
         tname = info.get("type", slot)
-        if tname in self.catalog:
-            res = self._resolvers.get(tname)
-            if res is None:
-                res = self._resolvers[tname] = CatalogResolver.from_dict(self.catalog[tname])
+        if tname not in self._resolvers:
+            self._resolvers[tname] = self._catalog_resolver(tname, CatalogResolver)
+        res = self._resolvers[tname]
+        if res is not None:
             hit = res.resolve(value)
             if hit is not None:
                 return hit
         if info.get("builtin"):
             return resolve_builtin(info["builtin"], value)
         return None
+
+    def _catalog_resolver(self, tname: str, cls):
+        """The resolver of one slot type's catalog. Close (fuzzy) matches only where the catalog allows them:
+        curated catalogs (entries with synonyms or ids); a list of values merely seen in training is matched
+        exactly (normalised), which keeps parsing fast and avoids resolving new values to old ones."""
+        if self._catalog is None:
+            try:
+                self._catalog = json.loads(self._catalog_bytes)
+            except ValueError:
+                raise ArtifactError("catalog.json is not valid JSON", file=str(self.path), check="catalog") from None
+            self._catalog_bytes = b""
+        data = self._catalog.get(tname) if isinstance(self._catalog, dict) else None
+        if not isinstance(data, dict):
+            return None
+        values = data.get("values") or []
+        curated = any(isinstance(v, dict) and (v.get("synonyms") or v.get("id")) for v in values)
+        res = cls.from_dict({**data, "fuzzy": bool(data.get("fuzzy", True)) and curated})
+        self._catalog.pop(tname, None)  # the resolver holds what it needs
+        return res
 
     def nbytes(self) -> int:
         return sum(
