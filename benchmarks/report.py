@@ -194,7 +194,8 @@ def accuracy_section(dataset: str, recs: list[dict]) -> list[str]:
     else:
         lines += [
             "Percent. Slot F1: micro, span-level (type and exact boundaries). Train s: wall seconds of training on "
-            "the full train split (edge-nlu: the model build's total_seconds). Parse: batch, one process, 1 thread.",
+            "the full train split (edge-nlu: the model build's total_seconds). Parse: batch, one process, 1 thread "
+            "(snips-nlu: includes its subprocess start and engine load; not a latency figure).",
             "",
             f"Produced by ({_provenance(recs)}):",
             "",
@@ -249,6 +250,12 @@ def snips2017_section(recs: list[dict], published: dict[str, dict[int, float]], 
         mm = {int(k): v["mean"] for k, v in r["by_size"].items()}
         means[r["system"]] = mm
         label = r["system"] + ("" if r.get("complete", True) else " (partial run)")
+        n_int = len(r.get("intents") or [])
+        if 0 < n_int < 7:
+            label += f" ({n_int} of 7 intents)"
+        n_seeds = len(r.get("seeds") or [0, 1, 2])
+        if n_seeds != 3:
+            label += f" ({n_seeds} draw{'s' if n_seeds != 1 else ''})"
         cells = [_fmt(mm.get(s)) for s in sizes]
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {_secs(r.get('train_seconds_total'))} |")
     if "edge-nlu" in means and "maxent-crf" in means:
