@@ -157,7 +157,15 @@ def _names(value: str | None) -> list[str] | None:
 
 
 def _emit(obj: Any) -> None:
-    sys.stdout.write((obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False)) + "\n")
+    line = obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:  # an unpaired surrogate (e.g. argv bytes that are not UTF-8): write it as a JSON escape
+        try:
+            line = json.dumps(json.loads(line), ensure_ascii=True)
+        except ValueError:  # not JSON (``skills list``)
+            line = line.encode("utf-8", "backslashreplace").decode("utf-8")
+    sys.stdout.write(line + "\n")
     sys.stdout.flush()
 
 
@@ -181,6 +189,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
         _emit(nlu.parse(args.text, **kw).to_json())
         return 0
     nlu.parse_batch([], **kw)  # an unknown --skill/--skills is an error for the whole run, before any input
+    if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 become U+FFFD, not a UnicodeDecodeError
+        sys.stdin.reconfigure(errors="replace")
     for line in _lines(sys.stdin):
         try:
             out = nlu.parse(line, **kw).to_json()

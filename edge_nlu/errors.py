@@ -7,6 +7,15 @@ class EdgeNLUError(Exception):
     """Base class of every error edge-nlu raises on purpose."""
 
 
+MAX_MESSAGE = 400  # a message quoting a huge value (a 1 MB sample) keeps its start and end
+
+
+def _shorten(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[: MAX_MESSAGE - 120]} ...[{len(message) - MAX_MESSAGE + 20} characters]... {message[-100:]}"
+
+
 class DefinitionError(EdgeNLUError, ValueError):
     """A skill definition (or data file) has a user mistake; says which file, line and field."""
 
@@ -18,7 +27,7 @@ class DefinitionError(EdgeNLUError, ValueError):
         line: int | None = None,
         field: str | None = None,
     ) -> None:
-        self.message = message
+        self.message = _shorten(message)
         self.file = file
         self.line = line
         self.field = field

@@ -69,3 +69,7 @@ def pizza_skill(tiny_model, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("pizza") / "pizza.skill"
     compile_skill(read_definition(FIXTURES / "pizza_alexa.json"), tiny_model, out)
     return out
+
+
+# hypothesis profiles ("ci", the default, and "dev"): see tests/_hypothesis.py
+from tests import _hypothesis  # noqa: E402, F401

@@ -150,7 +150,16 @@ def load_json(path: str | Path) -> JsonSource:
         m = [x.start() for x in re.finditer(re.escape(json.dumps(e.key)) + r"\s*:", text)]
         line = text.count("\n", 0, m[1]) + 1 if len(m) > 1 else None
         raise DefinitionError(f"duplicate key {e.key!r}", file=file, line=line) from None
+    except ValueError as e:  # e.g. an integer over Python's 4300-digit conversion limit
+        raise DefinitionError(f"bad JSON: {_value_error(e)}", file=file) from None
     return JsonSource(file, text, data)
+
+
+def _value_error(e: ValueError) -> str:
+    msg = str(e)
+    if "integer string conversion" in msg:
+        return "a number is too long (over 4300 digits)"
+    return msg.split(";")[0]
 
 
 # --------------------------------------------------------------------------------------------------------- YAML

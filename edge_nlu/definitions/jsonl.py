@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from edge_nlu.definitions._yaml import _DuplicateKey, _no_duplicates, _value_error
 from edge_nlu.definitions.model import Intent, SkillDefinition, Slot, SlotSpan, SlotType, SlotValue, Utterance
 from edge_nlu.errors import DefinitionError
 
@@ -72,15 +73,21 @@ def read_jsonl(path: str | Path) -> list[Utterance]:
         line = raw[: e.start].count(b"\n") + 1
         raise DefinitionError("is not valid UTF-8", file=file, line=line) from None
     rows = []
-    for n, line in enumerate(content.splitlines(), 1):
+    # split on "\n" only: str.splitlines() would also split inside a text holding U+2028, U+0085 or \x1c..\x1e,
+    # which JSON allows unescaped (and write_jsonl writes them so)
+    for n, line in enumerate(content.split("\n"), 1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line, object_pairs_hook=_no_duplicates)
         except json.JSONDecodeError as e:
             raise DefinitionError(f"bad JSON: {e.msg} (column {e.colno})", file=file, line=n) from None
         except RecursionError:
             raise DefinitionError("bad JSON: nested too deeply", file=file, line=n) from None
+        except _DuplicateKey as e:
+            raise DefinitionError(f"duplicate key {e.key!r}", file=file, line=n, field=e.key) from None
+        except ValueError as e:  # e.g. an integer over Python's 4300-digit conversion limit
+            raise DefinitionError(f"bad JSON: {_value_error(e)}", file=file, line=n) from None
         rows.append(_parse_row(obj, file, n))
     if not rows:
         raise DefinitionError("holds no utterances", file=file)
