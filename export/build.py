@@ -196,29 +196,15 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         for lab in skills:
             wts = _head_weights(model, lab.name)
             rows = model.emb.weight.detach().numpy()[model.patch_offset[lab.name] :][: len(lab.patch)]
-            write_skill_file(out / "skills" / f"{lab.name}.skill", lab, wts, rows, manifest)
+            write_skill_file(out / "skills" / f"{lab.name}.skill", lab, wts, rows, manifest, definition=defs[lab.name])
     config = {"enabled": cfg["enabled"] or names, "invocations": cfg.get("invocations", {})}
     (out / "config.json").write_text(json.dumps(config, indent=1))
 
     with stage("calibration"):
-        from quantize.guard import calibrate
+        from quantize.guard import apply_calibration, calibrate
 
-        cal = calibrate(out, corpus.dev, base_dir)
-        manifest = write_base_manifest(base_dir, dims, build={"config": cfg.get("name")})
-        manifest["routing"] = {"threshold": cal["threshold"]}
-        (base_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
-        for lab in skills:  # re-write with the calibrated temperature (base manifest unchanged: same base_id)
-            wts = _head_weights(model, lab.name)
-            rows = model.emb.weight.detach().numpy()[model.patch_offset[lab.name] :][: len(lab.patch)]
-            write_skill_file(
-                out / "skills" / f"{lab.name}.skill",
-                lab,
-                wts,
-                rows,
-                manifest,
-                definition=defs[lab.name],
-                temperature=cal["temperature"].get(lab.name, 1.0),
-            )
+        cal = calibrate(out, corpus.dev_by_set, cfg.get("oos_recall_target", 0.6))
+        apply_calibration(out, cal)
     with stage("int8_guard"):
         from quantize.guard import guard
 
@@ -233,7 +219,7 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
             "base_bytes": sum(p.stat().st_size for p in base_dir.iterdir()),
             "skills_bytes": {p.stem: p.stat().st_size for p in sorted((out / "skills").glob("*.skill"))},
         },
-        "calibration": {"threshold": cal["threshold"], "temperature": cal["temperature"]},
+        "calibration": cal,
         "guard": g,
     }
     (out / "build_report.json").write_text(json.dumps(report, indent=1))
@@ -241,6 +227,23 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
     if not g["passed"]:
         raise SystemExit(f"int8 guard failed: {g}")
     return report
+
+
+def recalibrate(cfg: dict, out: Path) -> dict:
+    """Redo the calibration stage of a finished build (same dev data, same rule) and update its report."""
+    from quantize.guard import apply_calibration, calibrate
+
+    cfg = {**DEFAULTS, **cfg}
+    t0 = time.time()
+    corpus = load_corpus(cfg["sets"], seed=cfg["seed"])
+    cal = calibrate(out, corpus.dev_by_set, cfg.get("oos_recall_target", 0.6))
+    apply_calibration(out, cal)
+    rp = out / "build_report.json"
+    report = json.loads(rp.read_text()) if rp.exists() else {}
+    report["calibration"] = cal
+    report.setdefault("stages", {})["calibration"] = {"seconds": round(time.time() - t0, 1), "rerun": True}
+    rp.write_text(json.dumps(report, indent=1))
+    return cal
 
 
 def _head_weights(model: Student, name: str) -> dict[str, np.ndarray]:
@@ -259,9 +262,17 @@ def main() -> None:
     ap.add_argument("--config", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--teacher", help="folder of a fine-tuned teacher (python -m export.teacher) to distil from")
+    ap.add_argument(
+        "--recalibrate",
+        action="store_true",
+        help="only redo the calibration stage of an existing build in --out (temperatures, threshold)",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = json.loads(Path(args.config).read_text())
+    if args.recalibrate:
+        recalibrate(cfg, Path(args.out))
+        return
     rep = build(cfg, Path(args.out), Path(args.teacher) if args.teacher else None)
     log.info("build done in %.0f s: %s", rep["total_seconds"], json.dumps(rep["guard"]))
 

@@ -23,42 +23,81 @@ def _pooled(nlu: NLU, texts: list[str]) -> np.ndarray:
     return np.stack([nlu.base.run([nlu.base.sequence(nlu.base.tokenize(t))])[1][0] for t in texts])
 
 
-def calibrate(model_dir: Path, dev, base_dir: Path) -> dict:
-    """Temperature per skill (NLL on dev, own rows → intent, other rows → NONE) and the routing threshold."""
+def calibrate(model_dir: Path, dev_by_set: dict[str, list], oos_recall: float = 0.6) -> dict:
+    """Temperature per skill (NLL on dev, own rows → intent, other rows → NONE) and the routing threshold.
+
+    Each data set's dev rows are routed among that set's skills (how a device enables a coherent skill set, and how
+    the benchmarks route). The threshold is the lowest one that rejects ``oos_recall`` of the dev out-of-scope rows:
+    every in-scope utterance it rejects is a miss, so reject no more than the target asks (0 without such rows).
+    """
     nlu = NLU(model_dir, home=model_dir / "_work" / "home", verify=False)
-    rows = [u for u in dev if u.skill in nlu.skills or u.skill is None]
+    sets = {k: [u for u in v if u.skill in nlu.skills or u.skill is None] for k, v in dev_by_set.items()}
+    rows = [u for v in sets.values() for u in v]
+    group = np.concatenate([np.full(len(v), i) for i, v in enumerate(sets.values())]) if rows else np.zeros(0)
     pooled = _pooled(nlu, [u.text for u in rows])
     temps: dict[str, float] = {}
     grid = np.exp(np.linspace(np.log(0.3), np.log(4.0), 40))
-    scores = np.zeros((len(rows), len(nlu.skills)))
+    scores = np.full((len(rows), len(nlu.skills)), -1.0)
     correct = np.zeros((len(rows), len(nlu.skills)), dtype=bool)
     for k, name in enumerate(nlu.skills):
         sk = nlu.skill(name)
         z = pooled @ sk.intent_w + sk.intent_b
+        none = len(sk.intents) - 1
         target = np.array(
-            [
-                sk.intents.index(u.intent) if u.skill == name and u.intent in sk.intents else len(sk.intents) - 1
-                for u in rows
-            ]
+            [sk.intents.index(u.intent) if u.skill == name and u.intent in sk.intents else none for u in rows]
         )
         nll = [-log_softmax(z / t)[np.arange(len(rows)), target].mean() for t in grid]
         t = float(grid[int(np.argmin(nll))])
         temps[name] = round(t, 4)
         p = np.exp(log_softmax(z / t))[:, : sk.n_real]
-        scores[:, k] = p.max(1)
+        in_set = np.array([name in {u.skill for u in v} for v in sets.values()])[group.astype(int)]
+        scores[:, k] = np.where(in_set, p.max(1), -1.0)
         correct[:, k] = [u.skill == name and sk.intents[int(j)] == u.intent for u, j in zip(rows, p.argmax(1))]
     best = scores.argmax(1)
     top = scores[np.arange(len(rows)), best]
     ok = correct[np.arange(len(rows)), best]
-    is_oos = np.array([u.skill is None for u in rows])
-    threshold = 0.5
+    is_oos = np.array([u.skill is None for u in rows], dtype=bool)
+    threshold = 0.0
     if is_oos.any():
-        cands = np.unique(np.quantile(top, np.linspace(0.0, 0.6, 61)))
-        # maximise in-scope accuracy + out-of-scope recall (each in 0..1) over thresholds
-        vals = [((ok & (top >= c))[~is_oos].mean() + (top < c)[is_oos].mean(), c) for c in cands]
-        threshold = float(max(vals)[1])
-    log.info("calibration: threshold %.3f, temperatures %s", threshold, temps)
-    return {"threshold": round(threshold, 4), "temperature": temps}
+        oos_top = np.sort(top[is_oos])
+        k = int(np.ceil(oos_recall * len(oos_top))) - 1
+        threshold = float(oos_top[min(max(k, 0), len(oos_top) - 1)]) + 1e-6
+    in_acc = float((ok & (top >= threshold))[~is_oos].mean())
+    rec = float((top < threshold)[is_oos].mean()) if is_oos.any() else None
+    log.info("calibration: threshold %.4f (dev in-scope acc %.4f, OOS recall %s)", threshold, in_acc, rec)
+    return {
+        "threshold": round(threshold, 6),
+        "temperature": temps,
+        "dev_in_scope_accuracy": round(in_acc, 4),
+        "dev_oos_recall": rec,
+    }
+
+
+def apply_calibration(model_dir: Path, cal: dict) -> None:
+    """Write the routing threshold into the base manifest and each skill's temperature into its file.
+
+    Neither changes the base id (a hash of tokenizer, embeddings and encoder), so skills stay compatible.
+    """
+    import json
+    import os
+
+    from edge_nlu.runtime.artifacts import read_skill, write_skill
+
+    mpath = model_dir / "base" / "manifest.json"
+    manifest = json.loads(mpath.read_text())
+    manifest["routing"] = {"threshold": cal["threshold"]}
+    tmp = mpath.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1))
+    os.replace(tmp, mpath)
+    for path in sorted((model_dir / "skills").glob("*.skill")):
+        sm, members = read_skill(path, manifest)
+        labels = json.loads(members["labels.json"])
+        labels["temperature"] = cal["temperature"].get(labels["name"], labels.get("temperature", 1.0))
+        members["labels.json"] = json.dumps(labels).encode()
+        meta = {k: v for k, v in sm.items() if k not in ("format", "format_version", "files")}
+        tmp = path.with_name(f".{path.name}.tmp")
+        write_skill(tmp, members, meta)
+        os.replace(tmp, path)
 
 
 def _scores(nlu: NLU, dev) -> dict:

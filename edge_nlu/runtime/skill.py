@@ -113,10 +113,15 @@ class Skill:
         return [self.tags[j] for j in reversed(best)]
 
     def resolve(self, slot: str, value: str) -> dict | None:
-        """Canonical value and id of a slot value: the skill's catalog first, then the built-in resolver."""
+        """Canonical value and id of a slot value: built-in types (numbers, dates, times, durations) resolve to
+        their normal form first; otherwise, or when that fails, the skill's catalog (values, synonyms, ids)."""
         from edge_nlu.runtime.resolve import CatalogResolver, resolve_builtin
 
         info = self.slot_types.get(slot) or {}
+        if info.get("builtin"):
+            hit = resolve_builtin(info["builtin"], value)
+            if hit is not None:
+                return hit
         tname = info.get("type", slot)
         if tname not in self._resolvers:
             self._resolvers[tname] = self._catalog_resolver(tname, CatalogResolver)
@@ -125,8 +130,6 @@ class Skill:
             hit = res.resolve(value)
             if hit is not None:
                 return hit
-        if info.get("builtin"):
-            return resolve_builtin(info["builtin"], value)
         return None
 
     def _catalog_resolver(self, tname: str, cls):
