@@ -385,6 +385,73 @@ def render(results_dir: Path, png: Path | None, data_root: Path | None = None, m
     return "\n".join(lines).rstrip() + "\n"
 
 
+README = HERE.parent / "README.md"
+BARS = {  # the project's targets (issues #3, #4), shown beside the measured numbers
+    ("snips", "skill_given"): "≥ 98.5 / 94.5 / 87.0",
+    ("atis", "skill_given"): "≥ 97.0 / 95.0 / 85.0",
+    ("hwu64", "skill_given"): "≥ 92.0 / 78.0 / –",
+    ("hwu64", "route"): "intent ≥ 90.0",
+    ("clinc150", "route"): "in-scope ≥ 94.0, OOS recall ≥ 60",
+}
+
+
+def readme_summary(results_dir: Path) -> str:
+    """The headline table the README shows: edge-nlu beside the baselines, from the same result JSONs."""
+    acc: dict[tuple[str, str, str], dict] = {}
+    s17: dict[str, dict] = {}
+    for _, d in load_results(results_dir):
+        if d.get("kind") == "snips2017":
+            s17[d["system"]] = d
+        elif "metrics" in d and "set" in d:
+            acc[(d["set"], d.get("mode", "skill_given"), d["system"])] = d
+    systems = ["edge-nlu", "maxent-crf", "snips-nlu"]
+    lines = [
+        "| test set | metric | " + " | ".join(systems) + " | target |",
+        "|---|---|" + "---|" * len(systems) + "---|",
+    ]
+    for (dset, mode), bar in BARS.items():
+        row = [acc.get((dset, mode, sy)) for sy in systems]
+        if not any(row):
+            continue
+        if dset == "clinc150":
+            metric, keys = "in-scope acc / OOS recall", ("in_scope_accuracy", "oos_recall")
+        elif mode == "route":
+            metric, keys = "intent acc (routed)", ("intent_accuracy",)
+        else:
+            metric, keys = "intent / slot F1 / exact", ("intent_accuracy", "slot_f1", "exact_match")
+        cells = [" / ".join(_fmt(r["metrics"].get(k)) for k in keys) if r else "–" for r in row]
+        label = {"skill_given": "skill given", "route": "routed"}.get(mode, mode)
+        lines.append(f"| {dset} ({label}) | {metric} | " + " | ".join(cells) + f" | {bar} |")
+    if s17:
+        cells = []
+        for sy in systems:
+            d = s17.get(sy)
+            cells.append(
+                " / ".join(_fmt(d["by_size"][str(n)].get("mean")) if str(n) in d["by_size"] else "–" for n in (10, 70))
+                if d
+                else "–"
+            )
+        lines.append("| Snips-2017 few-shot | slot F1 @10 / @70 | " + " | ".join(cells) + " | ≥ 70 / ≥ 87 |")
+    return "\n".join(lines)
+
+
+def update_readme(results_dir: Path, readme: Path = README) -> None:
+    """Replace the block between ``<!-- results -->`` and ``<!-- /results -->`` in the README."""
+    if not readme.exists():
+        return
+    text = readme.read_text()
+    start, end = "<!-- results -->", "<!-- /results -->"
+    if start not in text:
+        return
+    block = start + "\n" + readme_summary(results_dir) + "\n" + end
+    if end in text:
+        a, b = text.index(start), text.index(end) + len(end)
+        text = text[:a] + block + text[b:]
+    else:
+        text = text.replace(start, block, 1)
+    readme.write_text(text)
+
+
 def regenerate(
     results_dir: Path = RESULTS_DIR, out: Path | None = None, png: Path | None = None, data_root: Path | None = None
 ) -> Path:
@@ -393,6 +460,8 @@ def regenerate(
     out = Path(out) if out else results_dir.parent / "RESULTS.md"
     png = Path(png) if png else results_dir.parent / "snips2017.png"
     out.write_text(render(results_dir, png.resolve(), data_root, out.resolve().parent))
+    if results_dir == RESULTS_DIR.resolve():
+        update_readme(results_dir)
     print(f"report: wrote {out}", file=sys.stderr)
     return out
 
