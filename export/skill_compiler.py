@@ -20,6 +20,7 @@ import numpy as np
 
 from edge_nlu.definitions.model import SkillDefinition
 from edge_nlu.runtime.artifacts import npz_bytes, write_skill
+from edge_nlu.runtime.skill import slot_features
 from edge_nlu.words import split_words
 from export.student import NONE, SkillLabels
 from quantize.int8 import quantize_rows
@@ -27,6 +28,9 @@ from quantize.int8 import quantize_rows
 log = logging.getLogger(__name__)
 
 MAX_PATCH = 256
+# slot features of a skill compiled on a frozen base: state + neighbours + the word's embedding and shape
+# (measured on the Snips-2017 protocol, 4 intents, seed 0: +5 slot F1 at 10 utterances, +9 at 50 over states alone)
+SLOT_FEATURES = "context"
 
 
 def choose_patch(
@@ -99,6 +103,7 @@ def write_skill_file(
     definition: SkillDefinition | None = None,
     temperature: float = 1.0,
     invocation_name: str | None = None,
+    slot_features: str = "states",
 ) -> dict:
     """Write ``out`` atomically (temp file + rename) and return its manifest."""
     slot_types, catalogs = catalog_of(definition, labels)
@@ -118,6 +123,7 @@ def write_skill_file(
                 "tags": labels.tags,
                 "temperature": temperature,
                 "slot_types": slot_types,
+                "slot_features": slot_features,
             }
         ).encode(),
         "weights.npz": npz_bytes(arrays),
@@ -156,7 +162,8 @@ def _features(base, rows, labels: SkillLabels, patch_q: np.ndarray | None, patch
         seq = base.sequence(tk, 0, labels.patch)
         st, po = base.run([seq], patch_q, patch_s)
         pooled.append(po[0])
-        states.append(st[0][seq.first])
+        emb = base.embed(seq.ids, patch_q, patch_s)
+        states.append(slot_features(SLOT_FEATURES, st[0], seq.first, emb, seq.case))
         tags.append([ti.get(t, 0) for t in spans_to_bio(tk.words, u.slots)])
     return np.stack(pooled), states, tags
 
@@ -236,7 +243,14 @@ def compile_skill(definition: SkillDefinition, model_dir: Path, out: Path, seed:
     y = [labels.intents.index(u.intent) for u in rows]
     weights = train_heads(pooled, states, tags, y, base.negatives, len(labels.intents), len(labels.tags), seed)
     manifest = write_skill_file(
-        out, labels, weights, patch_rows, base.manifest, definition, invocation_name=definition.invocation_name
+        out,
+        labels,
+        weights,
+        patch_rows,
+        base.manifest,
+        definition,
+        invocation_name=definition.invocation_name,
+        slot_features=SLOT_FEATURES,
     )
     log.info(
         "compiled skill %s: %d utterances, %d intents, %d tags, %d patch rows, %d bytes in %.1f s",

@@ -15,7 +15,7 @@ from edge_nlu.errors import EdgeNLUError, InputError, UnknownSkillError
 from edge_nlu.result import Alternative, ParseResult, Slot
 from edge_nlu.runtime.artifacts import read_json_file, read_skill
 from edge_nlu.runtime.base import Base, Tokens
-from edge_nlu.runtime.skill import Skill
+from edge_nlu.runtime.skill import Skill, slot_features
 from edge_nlu.runtime.store import SkillStore, check_name, user_home
 from edge_nlu.words import bio_to_spans
 
@@ -301,7 +301,8 @@ class NLU:
         if oos:
             return ParseResult(it.text, None, None, float(1.0 - best_p), [], alts, True, it.tokens.truncated)
         words = it.tokens.words[it.word_from :]
-        tags = sk.decode(states[seq.first])
+        emb = self.base.embed(seq.ids, sk.patch_q, sk.patch_s) if sk.slot_features == "context" else None
+        tags = sk.decode(slot_features(sk.slot_features, states, seq.first, emb, seq.case))
         slots = [
             Slot(s.slot, s.value, s.start, s.end, sk.resolve(s.slot, s.value))
             for s in bio_to_spans(it.text, words, tags)

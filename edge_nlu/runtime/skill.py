@@ -10,6 +10,7 @@ import numpy as np
 
 from edge_nlu.errors import ArtifactError
 from edge_nlu.runtime.artifacts import read_skill
+from edge_nlu.words import N_SHAPES
 
 NONE = "__none__"
 
@@ -24,6 +25,24 @@ def bio_allowed(tags: list[str]) -> np.ndarray:
                 prev = tags[i] if i < n else "O"
                 ok[i, j] = prev[2:] == t[2:] and prev[:2] in ("B-", "I-")
     return ok
+
+
+def slot_features(kind: str, states: np.ndarray, first: list[int], emb: np.ndarray, case: np.ndarray) -> np.ndarray:
+    """Per-word input of a slot head. ``"states"``: the encoder state of each word's first piece (skills trained
+    with the shared encoder). ``"context"``: that state, its neighbours' states, the word's own embedding and
+    shape, which lets a head trained on a frozen encoder from a few dozen utterances use the word itself."""
+    f = states[first]
+    if kind == "states" or len(f) == 0:
+        return f
+    z = np.zeros((1, f.shape[1]), dtype=f.dtype)
+    prev = np.concatenate([z, f[:-1]])
+    nxt = np.concatenate([f[1:], z])
+    shape = np.eye(N_SHAPES, dtype=np.float32)[case[first]]
+    return np.concatenate([f, prev, nxt, emb[first], shape], axis=1)
+
+
+def slot_feature_dim(kind: str, dims: dict) -> int:
+    return dims.get("states", 0) if kind == "states" else 3 * dims.get("states", 0) + dims.get("emb", 0) + N_SHAPES
 
 
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -55,6 +74,7 @@ class Skill:
             self.tags: list[str] = labels["tags"]
             self.temperature = float(labels.get("temperature", 1.0))
             self.slot_types: dict[str, dict] = labels.get("slot_types", {})
+            self.slot_features: str = labels.get("slot_features", "states")
             self.intent_w = arrays["intent_w"].astype(np.float32)
             self.intent_b = arrays["intent_b"].astype(np.float32)
             self.slot_w = arrays["slot_w"].astype(np.float32)
@@ -68,12 +88,13 @@ class Skill:
         ok = (
             self.intent_w.shape == (dims.get("pooled"), len(self.intents))
             and self.intent_b.shape == (len(self.intents),)
-            and self.slot_w.shape == (dims.get("states"), len(self.tags))
+            and self.slot_w.shape == (slot_feature_dim(self.slot_features, dims), len(self.tags))
             and self.slot_b.shape == (len(self.tags),)
             and self.patch_q.dtype == np.int8
             and self.patch_q.shape == (len(words), dims.get("emb"))
             and self.patch_s.shape == (len(words),)
             and self.intents[-1:] == [NONE]
+            and self.slot_features in ("states", "context")
         )
         if not ok:
             raise ArtifactError("weights do not match the label maps or dimensions", file=where, check="dims")
