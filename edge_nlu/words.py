@@ -28,7 +28,7 @@ def split_words(text: str) -> list[tuple[str, int, int]]:
     for m in _WORD.finditer(text):
         w = m.group()
         # \w includes some marks/symbols; split any remaining punctuation characters off
-        if len(w) > 1 and any(_is_punct(c) for c in w):
+        if len(w) > 1 and not w.isalnum() and any(_is_punct(c) for c in w):
             start = m.start()
             buf_start = None
             for i, c in enumerate(w):

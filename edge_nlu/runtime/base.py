@@ -18,6 +18,7 @@ from edge_nlu.words import split_words, word_shape
 log = logging.getLogger(__name__)
 
 MAX_PIECES = 64  # word-pieces per utterance, [CLS]/[SEP] included; later words are not parsed (truncated=True)
+_PIECE_CACHE = 50_000  # words kept in the tokenization cache (cleared when full: bounded memory, no LRU upkeep)
 _SURROGATE = re.compile("[\ud800-\udfff]")  # unpaired surrogates (e.g. from surrogateescape) break the tokenizer
 
 
@@ -99,6 +100,9 @@ class Base:
         self.sep = self.tokenizer.token_to_id("[SEP]")
         self.unk = self.tokenizer.token_to_id("[UNK]")
         self.routing = self.manifest.get("routing", {})
+        # word -> pieces: each word is tokenized on its own (is_pretokenized), so results can be reused; voice
+        # commands repeat words, and a dict lookup is ~100x cheaper than a tokenizer call
+        self._pieces: dict[str, list[int]] = {}
         self.base_id = self.manifest["base_id"]
 
     def _load_npy(self, name: str, dtype, mmap: bool = False) -> np.ndarray:
@@ -118,12 +122,23 @@ class Base:
             return Tokens([], [], False)
         # the tokenizer only sees the word strings (offsets come from split_words): an unpaired surrogate, which
         # cannot be encoded as UTF-8, becomes U+FFFD (one character for one, so nothing shifts)
-        texts = [w if w.isascii() or not _SURROGATE.search(w) else _SURROGATE.sub("\ufffd", w) for w, _, _ in words]
-        enc = self.tokenizer.encode(texts, is_pretokenized=True, add_special_tokens=False)
-        pieces: list[list[int]] = [[] for _ in words]
-        for pid, wid in zip(enc.ids, enc.word_ids):
-            if wid is not None:
-                pieces[wid].append(pid)
+        cache = self._pieces
+        found = {w: cache.get(w) for w, _, _ in words}  # a local view: another thread may clear the cache
+        missing = [w for w, v in found.items() if v is None]
+        if missing:
+            # the tokenizer only sees the word strings (offsets come from split_words): an unpaired surrogate,
+            # which cannot be encoded as UTF-8, becomes U+FFFD (one character for one, so nothing shifts)
+            texts = [w if w.isascii() or not _SURROGATE.search(w) else _SURROGATE.sub("\ufffd", w) for w in missing]
+            enc = self.tokenizer.encode(texts, is_pretokenized=True, add_special_tokens=False)
+            got: list[list[int]] = [[] for _ in missing]
+            for pid, wid in zip(enc.ids, enc.word_ids):
+                if wid is not None:
+                    got[wid].append(pid)
+            if len(cache) > _PIECE_CACHE:
+                cache.clear()
+            for w, ps in zip(missing, got):
+                found[w] = cache[w] = ps
+        pieces = [found[w] for w, _, _ in words]
         budget = max_pieces - 2
         out_w, out_p, used = [], [], 0
         for w, p in zip(words, pieces):

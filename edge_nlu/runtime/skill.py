@@ -124,10 +124,11 @@ class Skill:
         score = self.transitions[k] + em[0]
         back = np.zeros((n, k), dtype=np.int32)
         trans = self.transitions[:k]
+        cols = np.arange(k)
         for i in range(1, n):
             cand = score[:, None] + trans
-            back[i] = cand.argmax(0)
-            score = cand.max(0) + em[i]
+            back[i] = arg = cand.argmax(0)
+            score = cand[arg, cols] + em[i]
         best = [int(score.argmax())]
         for i in range(n - 1, 0, -1):
             best.append(int(back[i, best[-1]]))
