@@ -25,75 +25,39 @@ Writes ``benchmarks/results/latency/latency.json`` (``section`` "latency", ``tab
 from __future__ import annotations
 
 import argparse
-import collections
-import hashlib
 import json
 import logging
 import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from benchmarks._measure import (
+    CACHE,
+    ROOT,
+    add_output_args,
+    child_env,
+    file_sha,
+    load_texts,
+    parse_args,
+    pin_cmd,
+    proc_status,
+    publish,
+    run_meta,
+    run_worker,
+    serve_worker,
+    summarize,
+)
 
 log = logging.getLogger("benchmarks.latency")
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 OUT_JSON = HERE / "results" / "latency" / "latency.json"
 OUT_PNG = HERE / "latency.png"
-CACHE = Path(os.environ.get("EDGE_NLU_BENCH_CACHE") or Path.home() / ".cache" / "edge-nlu-bench")
-ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")}
-WORKER_TIMEOUT = 1800
-
-
-# --- helpers shared with benchmarks.scale ----------------------------------------------------------------------------
-
-
-def default_model_dir() -> Path:
-    return ROOT / "edge_nlu" / "models" / "default"
-
-
-def proc_status(pid: int | str = "self") -> dict[str, int]:
-    """VmRSS / VmHWM (peak) / VmSize of a process, in bytes."""
-    out = {}
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                key, _, rest = line.partition(":")
-                if key in ("VmRSS", "VmHWM", "VmSize", "RssAnon", "RssFile"):
-                    out[key] = int(rest.split()[0]) * 1024
-    except OSError:
-        pass
-    return out
-
-
-def rss_mb(pid: int | str = "self") -> float:
-    return proc_status(pid).get("VmRSS", 0) / 2**20
-
-
-def summarize(ns: list[int]) -> dict:
-    """p50/p90/p99/mean/min/max in milliseconds of a list of nanosecond durations."""
-    import numpy as np
-
-    if not ns:
-        return {}
-    a = np.asarray(ns, dtype=np.float64) / 1e6
-    q = np.percentile(a, [50, 90, 95, 99])
-    return {
-        "n": len(ns),
-        "p50": round(float(q[0]), 4),
-        "p90": round(float(q[1]), 4),
-        "p95": round(float(q[2]), 4),
-        "p99": round(float(q[3]), 4),
-        "mean": round(float(a.mean()), 4),
-        "min": round(float(a.min()), 4),
-        "max": round(float(a.max()), 4),
-    }
 
 
 def timed(fn, items, label: str, every: int = 200) -> dict:
@@ -121,111 +85,8 @@ def timed(fn, items, label: str, every: int = 200) -> dict:
     return {"cpu_ns": cpu, "process_cpu_ns": proc, "wall_ns": wall, "results": out}
 
 
-def pin_cmd(core: int) -> list[str]:
-    return ["taskset", "-c", str(core)] if shutil.which("taskset") else []
-
-
-def child_env() -> dict:
-    env = {**os.environ, **ONE_THREAD, "PYTHONHASHSEED": "0"}
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env
-
-
-def pin_self(core: int) -> None:
-    """Fallback when taskset is missing: pin this process (children inherit it)."""
-    if hasattr(os, "sched_setaffinity") and not shutil.which("taskset"):
-        try:
-            os.sched_setaffinity(0, {core})
-        except OSError:
-            pass
-
-
-def run_worker(module: str, name: str, args: list[str], core: int, timeout: int = WORKER_TIMEOUT) -> dict:
-    """Run ``python -m MODULE --worker NAME ARGS`` pinned to ``core``; returns its JSON result or an error dict."""
-    fd, res = tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".json")
-    os.close(fd)
-    cmd = [*pin_cmd(core), sys.executable, "-m", module, "--worker", name, "--result", res, "--core", str(core), *args]
-    log.info("worker %s: %s", name, " ".join(cmd))
-    t0 = time.perf_counter()
-    tail: collections.deque[str] = collections.deque(maxlen=40)
-    try:
-        proc = subprocess.Popen(cmd, env=child_env(), cwd=str(ROOT), stderr=subprocess.PIPE, text=True)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            for line in proc.stderr:  # the worker's log, passed on as it comes (progress with rates)
-                line = line.rstrip()
-                tail.append(line)
-                print(f"  [{name}] {line}", file=sys.stderr, flush=True)
-            rc = proc.wait()
-        finally:
-            timer.cancel()
-        if rc != 0:
-            why = "killed (timed out?)" if rc < 0 else f"rc {rc}"
-            return {"error": f"worker {name} failed ({why}): " + " | ".join(list(tail)[-8:])[-1200:]}
-        data = json.loads(Path(res).read_text() or "{}")
-        data.setdefault("worker_seconds", round(time.perf_counter() - t0, 1))
-        return data
-    except (OSError, ValueError) as e:
-        return {"error": f"worker {name}: {e.__class__.__name__}: {e}"}
-    finally:
-        Path(res).unlink(missing_ok=True)
-
-
-def machine_info() -> dict:
-    info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                info["cpu_model"] = line.split(":", 1)[1].strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    try:
-        info["loadavg_at_start"] = [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
-    except (OSError, ValueError):
-        pass
-    try:
-        import numpy
-        import onnxruntime
-
-        info["onnxruntime"] = onnxruntime.__version__
-        info["numpy"] = numpy.__version__
-    except ImportError:
-        pass
-    return info
-
-
-def git_commit() -> dict:
-    def git(*a):
-        r = subprocess.run(["git", *a], capture_output=True, text=True, cwd=str(ROOT), timeout=20)
-        return r.stdout.strip() if r.returncode == 0 else None
-
-    return {"commit": git("rev-parse", "HEAD"), "runtime_dirty": bool(git("status", "--porcelain", "edge_nlu"))}
-
-
 def dir_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
-
-
-def file_sha(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
-
-
-def load_texts(dataset: str, split: str, n: int | None) -> tuple[list[str], list]:
-    from edge_nlu.data import split_path
-    from edge_nlu.definitions.jsonl import read_jsonl
-
-    rows = read_jsonl(split_path(dataset, split))
-    rows = rows[:n] if n else rows
-    return [u.text for u in rows], rows
-
-
-def write_json(path: Path, obj: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=str))
-    os.replace(tmp, path)
 
 
 # --- workers (each runs pinned in a fresh process) ----------------------------------------------------------------
@@ -611,22 +472,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--core", type=int, default=1, help="core to pin measurement processes to")
     ap.add_argument("--cold-runs", type=int, default=5)
     ap.add_argument("--skip", default="", help="comma list of: maxent,teacher,snips,cold,rss")
-    ap.add_argument("--json", default=str(OUT_JSON))
-    ap.add_argument("--png", default=str(OUT_PNG))
-    ap.add_argument("--worker", help=argparse.SUPPRESS)
-    ap.add_argument("--result", help=argparse.SUPPRESS)
+    add_output_args(ap, OUT_JSON, OUT_PNG)
     ap.add_argument("--engine", help=argparse.SUPPRESS)
-    a = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    a.model = str(Path(a.model).resolve()) if a.model else str(default_model_dir())
-    for k, v in ONE_THREAD.items():
-        os.environ.setdefault(k, v)
+    a = parse_args(ap, argv)
     if a.worker:
-        pin_self(a.core)
-        logging.getLogger("edge_nlu").setLevel(logging.WARNING)  # no line per installed skill
-        out = WORKERS[a.worker](a)
-        Path(a.result).write_text(json.dumps(out, default=str))
-        return 0
+        return serve_worker(a, WORKERS)
 
     if not (Path(a.model) / "base").is_dir():
         log.error("model folder %s has no base/ (the embedded default is not built yet?): pass --model DIR", a.model)
@@ -637,16 +487,12 @@ def main(argv: list[str] | None = None) -> int:
     res: dict = {"section": "latency", "rows": [], "notes": [], "raw": {}}
     hist: dict[str, list[float]] = {}
 
-    def add(key, system, mode, cpu_ns, wall_ns, extra=None):
+    def add(key, system, mode, timing, intent_acc=None):
+        """A row from a worker's per-parse ``timing`` (``cpu_ns`` and ``wall_ns`` lists)."""
+        cpu_ns, wall_ns = timing["cpu_ns"], timing["wall_ns"]
+        acc = {} if intent_acc is None else {"intent_acc": intent_acc}
         res["rows"].append(
-            {
-                "key": key,
-                "system": system,
-                "mode": mode,
-                "cpu": summarize(cpu_ns),
-                "wall": summarize(wall_ns),
-                **(extra or {}),
-            }
+            {"key": key, "system": system, "mode": mode, "cpu": summarize(cpu_ns), "wall": summarize(wall_ns), **acc}
         )
         res["raw"][key] = {"cpu_ns": cpu_ns, "wall_ns": wall_ns}
         hist[f"{system} {mode}"] = [x / 1e6 for x in cpu_ns]
@@ -655,22 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     if "error" in e:
         log.error("%s", e["error"])
         return 1
-    add(
-        "edge-given",
-        "edge-nlu",
-        "skill given",
-        e["given"]["cpu_ns"],
-        e["given"]["wall_ns"],
-        {"intent_acc": e["intent_acc_given"]},
-    )
-    add(
-        "edge-routed",
-        "edge-nlu",
-        f"routed over {e['enabled']} skills",
-        e["routed"]["cpu_ns"],
-        e["routed"]["wall_ns"],
-        {"intent_acc": e["intent_acc_routed"]},
-    )
+    add("edge-given", "edge-nlu", "skill given", e["given"], e["intent_acc_given"])
+    add("edge-routed", "edge-nlu", f"routed over {e['enabled']} skills", e["routed"], e["intent_acc_routed"])
     res["edge"] = {k: v for k, v in e.items() if k not in ("given", "routed")}
     res["edge"]["process_cpu_equals_thread_cpu"] = round(
         sum(e["given"]["process_cpu_ns"]) / max(1, sum(e["given"]["cpu_ns"])), 3
@@ -684,14 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         if "error" in m:
             res["notes"].append(f"MaxEnt-CRF skipped: {m['error']}")
         else:
-            add(
-                "maxent",
-                "MaxEnt-CRF",
-                "skill given",
-                m["given"]["cpu_ns"],
-                m["given"]["wall_ns"],
-                {"intent_acc": m["intent_acc_given"]},
-            )
+            add("maxent", "MaxEnt-CRF", "skill given", m["given"], m["intent_acc_given"])
             res["maxent"] = {k: v for k, v in m.items() if k != "given"}
 
     teacher_onnx = Path(a.teacher_onnx)
@@ -711,21 +536,8 @@ def main(argv: list[str] | None = None) -> int:
             if "error" in t:
                 res["notes"].append(f"int8 teacher skipped: {t['error']}")
             else:
-                add(
-                    "teacher-given",
-                    "MiniLM-L6 teacher int8",
-                    "skill given",
-                    t["given"]["cpu_ns"],
-                    t["given"]["wall_ns"],
-                    {"intent_acc": t["intent_acc_given"]},
-                )
-                add(
-                    "teacher-routed",
-                    "MiniLM-L6 teacher int8",
-                    f"routed over {t['skills']} skills",
-                    t["routed"]["cpu_ns"],
-                    t["routed"]["wall_ns"],
-                )
+                add("teacher-given", "MiniLM-L6 teacher int8", "skill given", t["given"], t["intent_acc_given"])
+                add("teacher-routed", "MiniLM-L6 teacher int8", f"routed over {t['skills']} skills", t["routed"])
                 res["teacher"] = {k: v for k, v in t.items() if k not in ("given", "routed")}
 
     if "snips" not in skip:
@@ -744,21 +556,15 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 if "error" in s:
                     raise RuntimeError(s["error"])
+                peer_cpu = {"cpu_ns": s["peer_cpu_ns"], "wall_ns": s["round_trip"]["wall_ns"]}
                 add(
                     "snips-peer-cpu",
                     "Snips NLU 0.20.2",
                     "own CPU per parse (peer process)",
-                    s["peer_cpu_ns"],
-                    s["round_trip"]["wall_ns"],
-                    {"intent_acc": s["intent_acc_given"]},
+                    peer_cpu,
+                    s["intent_acc_given"],
                 )
-                add(
-                    "snips-roundtrip",
-                    "Snips NLU 0.20.2",
-                    "round trip incl. pipe (client CPU / wall)",
-                    s["round_trip"]["cpu_ns"],
-                    s["round_trip"]["wall_ns"],
-                )
+                add("snips-roundtrip", "Snips NLU 0.20.2", "round trip incl. pipe (client CPU / wall)", s["round_trip"])
                 res["snips"] = {k: v for k, v in s.items() if k not in ("round_trip", "peer_cpu_ns")}
                 res["snips"]["engine"] = str(engine)
                 res["snips"]["train_s"] = train_s
@@ -811,22 +617,12 @@ def main(argv: list[str] | None = None) -> int:
         footprint["Snips NLU peak RSS (peer process)"] = f"{res['snips']['peer_status']['VmHWM'] / 2**20:.1f} MB"
     res["footprint"] = footprint
 
-    res["meta"] = {
-        "command": "python -m benchmarks.latency " + " ".join(sys.argv[1:] if argv is None else argv),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": machine_info(),
-        **git_commit(),
-        "model": a.model,
-        "n": len(e["given"]["cpu_ns"]),
-        "warmup": a.warmup,
-        "core": a.core,
-        "seconds": round(time.perf_counter() - t_all, 1),
-    }
+    res["meta"] = run_meta(
+        "benchmarks.latency", argv, a.model, t_all, n=len(e["given"]["cpu_ns"]), warmup=a.warmup, core=a.core
+    )
     res["table_markdown"] = build_tables(res)
     plot(res, Path(a.png), hist)
-    write_json(Path(a.json), res)
-    print(res["table_markdown"])
-    log.info("wrote %s and %s in %.0f s", a.json, a.png, time.perf_counter() - t_all)
+    publish(res, a, t_all, log)
     return 0
 
 

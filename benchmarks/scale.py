@@ -23,7 +23,6 @@ the 1-skill case (mean and p50 CPU); RSS with cap 32 ≤ 150 MB (peak). Writes `
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -34,18 +33,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.latency import (
+from benchmarks._measure import (
     CACHE,
-    ONE_THREAD,
-    default_model_dir,
-    git_commit,
+    add_output_args,
+    file_sha,
     load_texts,
-    machine_info,
-    pin_self,
+    parse_args,
     proc_status,
+    publish,
+    rss_mb,
+    run_meta,
     run_worker,
+    serve_worker,
     summarize,
-    write_json,
 )
 
 log = logging.getLogger("benchmarks.scale")
@@ -235,7 +235,7 @@ def worker_rss(a) -> dict:
                     k,
                     passes * len(names),
                     k / (time.perf_counter() - t_start),
-                    proc_status().get("VmRSS", 0) / 2**20,
+                    rss_mb(),
                     len(nlu._cache),
                 )
     marks["end"] = proc_status()
@@ -313,21 +313,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=2, help="passes over them")
     ap.add_argument("--core", type=int, default=1)
     ap.add_argument("--work", default=None, help="work folder (default: a temporary one, removed afterwards)")
-    ap.add_argument("--json", default=str(OUT_JSON))
-    ap.add_argument("--png", default=str(OUT_PNG))
-    ap.add_argument("--worker", help=argparse.SUPPRESS)
-    ap.add_argument("--result", help=argparse.SUPPRESS)
+    add_output_args(ap, OUT_JSON, OUT_PNG)
     ap.add_argument("--copies", help=argparse.SUPPRESS)
-    a = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    a.model = str(Path(a.model).resolve()) if a.model else str(default_model_dir())
-    for k, v in ONE_THREAD.items():
-        os.environ.setdefault(k, v)
+    a = parse_args(ap, argv)
     if a.worker:
-        pin_self(a.core)
-        logging.getLogger("edge_nlu").setLevel(logging.WARNING)  # no line per installed skill
-        Path(a.result).write_text(json.dumps(WORKERS[a.worker](a), default=str))
-        return 0
+        return serve_worker(a, WORKERS)
 
     model = Path(a.model)
     if not (model / "skills" / f"{a.skill}.skill").exists():
@@ -340,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     keep = a.work is not None
     try:
         # copies are cached between runs (keyed by the source skill's bytes): writing one takes ~0.1 s here
-        src_sha = hashlib.sha256((model / "skills" / f"{a.skill}.skill").read_bytes()).hexdigest()[:12]
+        src_sha = file_sha(model / "skills" / f"{a.skill}.skill")
         copies = CACHE / f"scale-copies-{a.skill}-{src_sha}"
         make_copies(model, a.skill, a.skills, copies)
         common = [
@@ -469,22 +459,9 @@ def main(argv: list[str] | None = None) -> int:
         for c in inst["latency_curve"]:
             rows.append(f"| {c['installed']} | {c['cpu']['p50']:.3f} | {c['cpu']['mean']:.3f} |")
     res["table_markdown"] = "\n".join(rows)
-    res["meta"] = {
-        "command": "python -m benchmarks.scale " + " ".join(sys.argv[1:] if argv is None else argv),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": machine_info(),
-        **git_commit(),
-        "model": a.model,
-        "skills": n,
-        "cap": a.cap,
-        "skill": a.skill,
-        "core": a.core,
-        "seconds": round(time.perf_counter() - t_all, 1),
-    }
+    res["meta"] = run_meta("benchmarks.scale", argv, a.model, t_all, skills=n, cap=a.cap, skill=a.skill, core=a.core)
     plot(res, Path(a.png))
-    write_json(Path(a.json), res)
-    print(res["table_markdown"])
-    log.info("wrote %s and %s in %.0f s", a.json, a.png, time.perf_counter() - t_all)
+    publish(res, a, t_all, log)
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,3 +123,16 @@ def pad_batch(seqs: list[list[int]], pad: int = 0) -> tuple[np.ndarray, np.ndarr
         ids[i, : len(s)] = s
         mask[i, : len(s)] = 1
     return ids, mask
+
+
+def length_batches(
+    order: list[int], length: Callable[[int], int], batch_size: int, chunk_batches: int, rng: random.Random
+) -> list[list[int]]:
+    """Batches of ``order`` with similar lengths inside a batch: ``order`` is shuffled in place with ``rng``, sorted
+    by ``length`` inside chunks of ``chunk_batches`` batches (less padding, still random) and cut into batches of
+    ``batch_size``. The batches are not shuffled: the caller does that (one ``rng.shuffle`` over all of them)."""
+    rng.shuffle(order)
+    chunk = batch_size * chunk_batches
+    chunks = [order[i : i + chunk] for i in range(0, len(order), chunk)]
+    order = [j for c in chunks for j in sorted(c, key=length)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]

@@ -24,7 +24,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from edge_nlu.runtime.skill import bio_allowed
 from edge_nlu.words import N_SHAPES, lower_shape
-from export.corpus import OOS, encode
+from export.corpus import OOS, encode, length_batches
 
 log = logging.getLogger(__name__)
 
@@ -248,11 +248,7 @@ def train_student(
             by_skill.setdefault(e.skill, []).append(k)
         batches = []
         for key in sorted(by_skill, key=str):
-            order = by_skill[key]
-            rng.shuffle(order)
-            chunks = [order[i : i + batch_size * 20] for i in range(0, len(order), batch_size * 20)]
-            order = [j for c in chunks for j in sorted(c, key=lambda k: len(examples[k].ids))]
-            batches += [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+            batches += length_batches(by_skill[key], lambda k: len(examples[k].ids), batch_size, 20, rng)
         rng.shuffle(batches)
         tot_loss = 0.0
         for g in batches:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from export.corpus import OOS, Corpus, Encoded, encode, load_corpus, load_tokenizer
+from export.corpus import OOS, Corpus, Encoded, encode, length_batches, load_corpus, load_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +75,8 @@ class TeacherData:
     def batches(self, bs: int, shuffle: bool, rng: random.Random):
         order = list(range(len(self.enc)))
         if shuffle:
-            rng.shuffle(order)
             # bucket by length inside chunks of 50 batches: less padding, still random
-            chunks = [order[i : i + bs * 50] for i in range(0, len(order), bs * 50)]
-            order = [j for c in chunks for j in sorted(c, key=lambda k: len(self.enc[k].ids))]
-            groups = [order[i : i + bs] for i in range(0, len(order), bs)]
+            groups = length_batches(order, lambda k: len(self.enc[k].ids), bs, 50, rng)
             rng.shuffle(groups)
         else:
             groups = [order[i : i + bs] for i in range(0, len(order), bs)]

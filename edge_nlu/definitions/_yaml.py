@@ -1,6 +1,7 @@
 """Source-text helpers shared by the readers (standard library only).
 
-- :func:`read_text`: read a file as UTF-8, turning OS and decoding errors into DefinitionError.
+- :func:`read_text`: read a file as UTF-8, turning OS and decoding errors into DefinitionError (:func:`read_utf8`:
+  the same without the folder check and with a BOM kept, for formats that do not allow one).
 - :class:`JsonSource` / :func:`load_json`: parse JSON, report syntax errors with their line and semantic errors with
   the field path (``intents[2].samples[0]``) *and* the line of that element.
 - :func:`parse_yaml`: a small, strict YAML subset (block mappings and sequences, ``|``/``>`` block scalars, plain and
@@ -21,12 +22,10 @@ from edge_nlu.errors import DefinitionError
 MAX_DEPTH = 64
 
 
-def read_text(path: str | Path) -> tuple[str, str]:
-    """(file name, text) of a UTF-8 file; a missing file or invalid UTF-8 is a DefinitionError."""
+def read_utf8(path: str | Path) -> tuple[str, str]:
+    """(file name, text) of a UTF-8 file as it is (a BOM is kept); OS errors and invalid UTF-8 are DefinitionErrors."""
     path = Path(path)
     file = str(path)
-    if path.is_dir():
-        raise DefinitionError("is a folder, not a file", file=file)
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -36,6 +35,15 @@ def read_text(path: str | Path) -> tuple[str, str]:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise DefinitionError("is not valid UTF-8", file=file, line=line) from None
+    return file, text
+
+
+def read_text(path: str | Path) -> tuple[str, str]:
+    """(file name, text) of a UTF-8 file, a leading BOM dropped; a folder, a missing file or invalid UTF-8 is a
+    DefinitionError."""
+    if Path(path).is_dir():
+        raise DefinitionError("is a folder, not a file", file=str(path))
+    file, text = read_utf8(path)
     if text.startswith("\ufeff"):
         text = text[1:]
     return file, text
@@ -265,6 +273,23 @@ class _YamlParser:
         s = self.lines[self.i]
         return s.startswith(("---", "...")) and s[3:4] in ("", " ", "\t")
 
+    def _line_at(self, ind: int) -> str | None:
+        """The next line's content after ``ind`` columns, or None at the end of the document or of the block
+        (a line indented less); a line indented more is an error."""
+        if self._at_end():
+            return None
+        s = self.lines[self.i]
+        cur = self._indent(s)
+        if cur < ind:
+            return None
+        if cur > ind:
+            raise self.error("bad indentation (a multi-line plain scalar is not supported)")
+        return s[ind:]
+
+    @staticmethod
+    def _is_seq_item(content: str) -> bool:
+        return content == "-" or content.startswith(("- ", "-\t"))
+
     # ---- documents
     def parse(self) -> Node | None:
         self._skip_blank()
@@ -303,7 +328,7 @@ class _YamlParser:
         try:
             s = self.lines[self.i]
             content = s[ind:]
-            if content == "-" or content.startswith(("- ", "-\t")):
+            if self._is_seq_item(content):
                 return self._seq(ind)
             if self._split_key(content) is not None:
                 return self._map(ind)
@@ -318,17 +343,8 @@ class _YamlParser:
 
     def _seq(self, ind: int) -> Seq:
         seq = Seq(line=self.i + 1)
-        while True:
-            if self._at_end():
-                break
-            s = self.lines[self.i]
-            cur = self._indent(s)
-            if cur < ind:
-                break
-            if cur > ind:
-                raise self.error("bad indentation (a multi-line plain scalar is not supported)")
-            content = s[ind:]
-            if not (content == "-" or content.startswith(("- ", "-\t"))):
+        while (content := self._line_at(ind)) is not None:
+            if not self._is_seq_item(content):
                 break
             rest = content[1:]
             if self._blank(rest):
@@ -351,7 +367,7 @@ class _YamlParser:
             return self._block(cur, ind)
         if cur == ind and allow_same_indent_seq:
             content = s[ind:]
-            if content == "-" or content.startswith(("- ", "-\t")):
+            if self._is_seq_item(content):
                 return self._block(cur, ind)
         return Scalar(None, line)
 
@@ -379,20 +395,11 @@ class _YamlParser:
 
     def _map(self, ind: int) -> Map:
         mp = Map(line=self.i + 1)
-        while True:
-            if self._at_end():
-                break
-            s = self.lines[self.i]
-            cur = self._indent(s)
-            if cur < ind:
-                break
-            if cur > ind:
-                raise self.error("bad indentation (a multi-line plain scalar is not supported)")
-            content = s[ind:]
+        while (content := self._line_at(ind)) is not None:
             line = self.i + 1
             if content.startswith("? "):
                 raise self.error("complex mapping keys are not supported")
-            if content == "-" or content.startswith(("- ", "-\t")):
+            if self._is_seq_item(content):
                 raise self.error("a sequence item where a mapping key was expected")
             kv = self._split_key(content)
             if kv is None:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from edge_nlu.definitions._yaml import _DuplicateKey, _no_duplicates, _value_error
+from edge_nlu.definitions._yaml import _DuplicateKey, _no_duplicates, _value_error, read_utf8
 from edge_nlu.definitions.model import Intent, SkillDefinition, Slot, SlotSpan, SlotType, SlotValue, Utterance
 from edge_nlu.errors import DefinitionError
 
@@ -61,17 +61,7 @@ def _parse_row(obj: object, file: str, line: int) -> Utterance:
 
 def read_jsonl(path: str | Path) -> list[Utterance]:
     """Read a normalised JSONL file; user mistakes raise DefinitionError with file, line and field."""
-    path = Path(path)
-    file = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DefinitionError(f"cannot read: {e.strerror or e}", file=file) from None
-    try:
-        content = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise DefinitionError("is not valid UTF-8", file=file, line=line) from None
+    file, content = read_utf8(path)  # a BOM is kept: JSON does not allow one
     rows = []
     # split on "\n" only: str.splitlines() would also split inside a text holding U+2028, U+0085 or \x1c..\x1e,
     # which JSON allows unescaped (and write_jsonl writes them so)
