@@ -179,9 +179,13 @@ def train_heads(
     seed: int = 0,
     steps: int = 300,
     l2: float = 1e-3,
+    tag_names: list[str] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Multinomial logistic regressions on frozen features: intents (+NONE from negatives) and slot tags."""
+    """Heads on frozen features: a multinomial logistic regression for intents (+NONE from negatives) and, with
+    ``tag_names``, a linear-chain CRF for slot tags (learned transitions, BIO-invalid moves masked)."""
     import torch
+
+    from export.student import crf_nll
 
     torch.manual_seed(seed)
     x = torch.tensor(np.concatenate([pooled, negatives.astype(np.float32)]))
@@ -193,21 +197,46 @@ def train_heads(
     ib = torch.zeros(n_intents, requires_grad=True)
     sw = torch.zeros((xs.shape[1], n_tags), requires_grad=True)
     sb = torch.zeros(n_tags, requires_grad=True)
-    opt = torch.optim.Adam([iw, ib, sw, sb], lr=0.05)
+    params = [iw, ib, sw, sb]
+    crf = tag_names is not None and n_tags > 1 and len(ys) > 0
+    if crf:
+        from edge_nlu.runtime.skill import bio_allowed
+
+        trans = torch.zeros((n_tags + 1, n_tags), requires_grad=True)
+        params.append(trans)
+        mask_t = torch.tensor(np.where(bio_allowed(tag_names), 0.0, -1e4), dtype=torch.float32)
+        n_max = max(len(t) for t in tags)
+        feats = torch.zeros((len(tags), n_max, xs.shape[1]))
+        tgt = torch.zeros((len(tags), n_max), dtype=torch.long)
+        msk = torch.zeros((len(tags), n_max))
+        for i, (st, tg) in enumerate(zip(states, tags)):
+            if len(tg):
+                feats[i, : len(tg)] = torch.tensor(st)
+                tgt[i, : len(tg)] = torch.tensor(tg)
+                msk[i, : len(tg)] = 1
+        keep = msk[:, 0] > 0
+        feats, tgt, msk = feats[keep], tgt[keep], msk[keep]
+    opt = torch.optim.Adam(params, lr=0.05)
     for _ in range(steps):
         li = torch.nn.functional.cross_entropy(x @ iw + ib, y, reduction="none")
         loss = (li * w).sum() / w.sum() + l2 * (iw.pow(2).sum() + sw.pow(2).sum())
-        if len(ys):
+        if crf:
+            nll = crf_nll(feats @ sw + sb, tgt, msk, trans + mask_t)
+            loss = loss + nll.sum() / msk.sum()
+        elif len(ys):
             loss = loss + torch.nn.functional.cross_entropy(xs @ sw + sb, ys)
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return {
+    out = {
         "intent_w": iw.detach().numpy(),
         "intent_b": ib.detach().numpy(),
         "slot_w": sw.detach().numpy(),
         "slot_b": sb.detach().numpy(),
     }
+    if crf:
+        out["transitions"] = trans.detach().numpy()
+    return out
 
 
 def compile_skill(definition: SkillDefinition, model_dir: Path, out: Path, seed: int = 0) -> dict:
@@ -241,7 +270,9 @@ def compile_skill(definition: SkillDefinition, model_dir: Path, out: Path, seed:
     pq, ps = quantize_rows(patch_rows) if len(patch_rows) else (None, None)
     pooled, states, tags = _features(base, rows, labels, pq, ps)
     y = [labels.intents.index(u.intent) for u in rows]
-    weights = train_heads(pooled, states, tags, y, base.negatives, len(labels.intents), len(labels.tags), seed)
+    weights = train_heads(
+        pooled, states, tags, y, base.negatives, len(labels.intents), len(labels.tags), seed, tag_names=labels.tags
+    )
     manifest = write_skill_file(
         out,
         labels,
