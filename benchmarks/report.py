@@ -432,6 +432,34 @@ def readme_summary(results_dir: Path) -> str:
                 else "–"
             )
         lines.append("| Snips-2017 few-shot | slot F1 @10 / @70 | " + " | ".join(cells) + " | ≥ 70 / ≥ 87 |")
+    lat = results_dir / "latency" / "latency.json"
+    if lat.exists():
+        d = json.loads(lat.read_text())
+        by = {r["key"]: r for r in d.get("rows", []) if "key" in r}
+        cpu = {k: r["cpu"] for k, r in by.items() if "cpu" in r}
+        edge = cpu.get("edge-given")
+        if edge:
+            ms = [f"{edge['p50']:.2f} / {edge['p99']:.2f}"]
+            for k in ("maxent", "snips-peer-cpu"):
+                ms.append(f"{cpu[k]['p50']:.2f} / {cpu[k]['p99']:.2f}" if k in cpu else "–")
+            lines.append(
+                "| latency, SNIPS test, skill given | CPU ms p50 / p99, 1 core | "
+                + " | ".join(ms)
+                + " | ≤ 0.5 / ≤ 1.5 |"
+            )
+        fp = d.get("footprint", {})
+        rss = next((v for k, v in fp.items() if k.startswith("peak RSS, all")), None)
+        if rss:
+            others = [
+                next((v for k, v in fp.items() if k.startswith(name)), "–") for name in ("MaxEnt-CRF", "Snips NLU")
+            ]
+            lines.append(
+                f"| memory | peak RSS, all 29 skills resident | {rss.split(' (')[0]} | "
+                + " | ".join(o.split(" (")[0] for o in others)
+                + " | ≤ 100 MB |"
+            )
+    lines.append("")
+    lines.append("Percent unless stated; measured by the commands in benchmarks/RESULTS.md, which has every table.")
     return "\n".join(lines)
 
 
