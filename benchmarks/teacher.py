@@ -45,13 +45,21 @@ def export(teacher: Path, work: Path) -> tuple[Path, Path, dict]:
     fp32, int8 = work / "teacher_fp32.onnx", work / "teacher_int8.onnx"
     ids = torch.ones((1, 9), dtype=torch.long)
     with torch.no_grad():
-        torch.onnx.export(model, (ids, torch.ones_like(ids)), str(fp32), input_names=["ids", "mask"],
-                          output_names=["intent", "slots"], opset_version=17, dynamo=False,
-                          dynamic_axes={"ids": {0: "b", 1: "t"}, "mask": {0: "b", 1: "t"}, "slots": {0: "b", 1: "t"}})
+        torch.onnx.export(
+            model,
+            (ids, torch.ones_like(ids)),
+            str(fp32),
+            input_names=["ids", "mask"],
+            output_names=["intent", "slots"],
+            opset_version=17,
+            dynamo=False,
+            dynamic_axes={"ids": {0: "b", 1: "t"}, "mask": {0: "b", 1: "t"}, "slots": {0: "b", 1: "t"}},
+        )
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul", "Gemm"])
+    quantize_dynamic(
+        str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul", "Gemm"]
+    )
     del quantize_encoder
     return fp32, int8, labels
 
@@ -133,8 +141,12 @@ def evaluate_set(rt: TeacherRuntime, name: str, root: Path) -> dict:
         times.append(time.perf_counter() - t0)
     m = evaluate(test, preds)
     out = {k: round(100 * v, 2) for k, v in m.items() if isinstance(v, float)}
-    out.update(n=len(test), p50_ms=round(1000 * statistics.median(times), 3),
-               p99_ms=round(1000 * float(np.quantile(times, 0.99)), 3), threshold=round(threshold, 4))
+    out.update(
+        n=len(test),
+        p50_ms=round(1000 * statistics.median(times), 3),
+        p99_ms=round(1000 * float(np.quantile(times, 0.99)), 3),
+        threshold=round(threshold, 4),
+    )
     return out
 
 
@@ -160,18 +172,61 @@ def main() -> None:
             results[f"{kind}/{name}"] = evaluate_set(rt, name, root)
             log.info("teacher %s %s: %s", kind, name, results[f"{kind}/{name}"])
     sizes = {"fp32_bytes": fp32.stat().st_size, "int8_bytes": int8.stat().st_size}
-    rows = ["| teacher | set | intent acc | slot F1 | exact | in-scope acc | OOS recall | p50 ms | p99 ms | size |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| teacher | set | intent acc | slot F1 | exact | in-scope acc | OOS recall | p50 ms | p99 ms | size |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for key, r in results.items():
         kind, name = key.split("/")
-        rows.append(f"| MiniLM-L6 {kind} | {name} | {r.get('intent_accuracy', '')} | {r.get('slot_f1', '')} | "
-                    f"{r.get('exact_match', '')} | {r.get('in_scope_accuracy', '–')} | {r.get('oos_recall', '–')} | "
-                    f"{r['p50_ms']} | {r['p99_ms']} | {sizes[kind + '_bytes'] / 1e6:.1f} MB |")
+        rows.append(
+            f"| MiniLM-L6 {kind} | {name} | {r.get('intent_accuracy', '')} | {r.get('slot_f1', '')} | "
+            f"{r.get('exact_match', '')} | {r.get('in_scope_accuracy', '–')} | {r.get('oos_recall', '–')} | "
+            f"{r['p50_ms']} | {r['p99_ms']} | {sizes[kind + '_bytes'] / 1e6:.1f} MB |"
+        )
+    # the same numbers as rows of the accuracy tables, so the cost of distillation is visible beside the student
+    acc_dir = OUT.parent / "accuracy"
+    acc_dir.mkdir(parents=True, exist_ok=True)
+    train_s = (
+        json.loads((Path(args.teacher) / "report.json").read_text()).get("seconds")
+        if (Path(args.teacher) / "report.json").exists()
+        else None
+    )
+    for key, r in results.items():
+        kind, name = key.split("/")
+        mode = "route" if name == "clinc150" else "skill_given"
+        metrics = {k: v for k, v in r.items() if k not in ("n", "p50_ms", "p99_ms", "threshold")}
+        (acc_dir / f"teacher-{kind}__{name}.json").write_text(
+            json.dumps(
+                {
+                    "kind": "accuracy",
+                    "system": f"teacher-{kind}",
+                    "set": name,
+                    "split": "test",
+                    "mode": mode,
+                    "n": r["n"],
+                    "metrics": metrics,
+                    "train_seconds": train_s,
+                    "parse_ms_per_utterance": r["p50_ms"],
+                    "command": "python -m benchmarks.teacher --teacher " + args.teacher,
+                    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                },
+                indent=1,
+            )
+        )
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "teacher.json").write_text(json.dumps({
-        "section": "teacher", "results": results, "sizes": sizes,
-        "command": "python -m benchmarks.teacher --teacher " + args.teacher,
-        "date": time.strftime("%Y-%m-%d"), "table_markdown": "\n".join(rows)}, indent=1))
+    (OUT / "teacher.json").write_text(
+        json.dumps(
+            {
+                "section": "teacher",
+                "results": results,
+                "sizes": sizes,
+                "command": "python -m benchmarks.teacher --teacher " + args.teacher,
+                "date": time.strftime("%Y-%m-%d"),
+                "table_markdown": "\n".join(rows),
+            },
+            indent=1,
+        )
+    )
     print("\n".join(rows))
 
 

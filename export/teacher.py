@@ -195,6 +195,7 @@ def main() -> None:
     torch.set_num_threads(int(cfg.get("threads", 2)))
     corpus = load_corpus(cfg["sets"], limit_per_skill=cfg.get("limit_per_skill"))
     rep = train_teacher(corpus, Path(args.out), **cfg.get("teacher", {}))
+    (Path(args.out) / "report.json").write_text(json.dumps(rep))
     log.info("teacher done: %s", rep)
 
 
