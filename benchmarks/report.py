@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS_DIR = HERE / "results"
-PLUGIN_SECTIONS = ("latency", "memory", "reliability", "pi")
+PLUGIN_SECTIONS = ("latency", "reliability", "pi")  # memory: in the latency section (same run)
 SYSTEM_ORDER = ("edge-nlu", "maxent-crf", "snips-nlu")
 
 # Published anchors (test sets as distributed with the JointBERT reference implementation).

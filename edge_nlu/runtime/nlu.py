@@ -168,7 +168,10 @@ class NLU:
         with self._lock, self.user.lock():
             if name not in self.user.names():
                 if name in self.builtin.names():  # (not _paths: another process may have removed a user skill)
-                    raise EdgeNLUError(f"skill {name!r} is part of the read-only model; use disable_skill instead")
+                    raise EdgeNLUError(
+                        f"skill {name!r} is part of the read-only model: disable it instead "
+                        "(NLU.set_enabled(name, False), or 'edge-nlu skills disable')"
+                    )
                 raise UnknownSkillError(f"unknown skill {name!r}")
             self.user.remove(name)
             state = self.user.read_state()
