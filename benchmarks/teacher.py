@@ -27,7 +27,7 @@ from edge_nlu.data import data_dir
 from edge_nlu.definitions.jsonl import read_jsonl
 from edge_nlu.definitions.model import Utterance
 from edge_nlu.metrics import evaluate
-from edge_nlu.runtime.skill import bio_allowed, log_softmax
+from edge_nlu.runtime.skill import bio_allowed, log_softmax, viterbi
 from edge_nlu.words import bio_to_spans, split_words
 
 log = logging.getLogger("benchmarks.teacher")
@@ -55,12 +55,7 @@ def export(teacher: Path, work: Path) -> tuple[Path, Path, dict]:
             dynamo=False,
             dynamic_axes={"ids": {0: "b", 1: "t"}, "mask": {0: "b", 1: "t"}, "slots": {0: "b", 1: "t"}},
         )
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(
-        str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul", "Gemm"]
-    )
-    del quantize_encoder
+    quantize_encoder(fp32, int8)  # dynamic int8, per channel (the teacher has MatMul/Gemm, no LSTM)
     return fp32, int8, labels
 
 
@@ -101,17 +96,8 @@ class TeacherRuntime:
         keep = [0] + [i for i, t in enumerate(self.tags) if t != "O" and t[2:] in self.skill_slots[skill]]
         tags = [self.tags[i] for i in keep]
         em = log_softmax(ls[e.first][:, keep])
-        allowed = np.where(bio_allowed(tags), 0.0, -1e9)
-        score = allowed[len(tags)] + em[0]
-        back = []
-        for i in range(1, len(em)):
-            cand = score[:, None] + allowed[: len(tags)]
-            back.append(cand.argmax(0))
-            score = cand.max(0) + em[i]
-        best = [int(score.argmax())]
-        for b in reversed(back):
-            best.append(int(b[best[-1]]))
-        return bio_to_spans(text, words, [tags[k] for k in reversed(best)])
+        path = viterbi(em, np.where(bio_allowed(tags), 0.0, -1e9))
+        return bio_to_spans(text, words, [tags[k] for k in path])
 
 
 def evaluate_set(rt: TeacherRuntime, name: str, root: Path) -> dict:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from edge_nlu.data import data_dir
 from edge_nlu.definitions.jsonl import read_jsonl
-from edge_nlu.definitions.model import SlotSpan, Utterance
 from edge_nlu.metrics import evaluate
 
 OUT = Path(__file__).resolve().parent / "results" / "vocab"
@@ -41,10 +40,7 @@ def run(size: int, epochs: int, work: Path) -> dict:
     nlu = load(out, home=out / "_work" / "home")
     test = read_jsonl(data_dir() / "snips" / "test.jsonl")
     res = nlu.parse_batch([u.text for u in test], skill="snips")
-    pred = [
-        Utterance(u.text, r.intent, [SlotSpan(s.slot, s.start, s.end, s.value) for s in r.slots])
-        for u, r in zip(test, res)
-    ]
+    pred = [r.to_utterance() for r in res]
     m = evaluate(test, pred)
     base = out / "base"
     return {

@@ -211,7 +211,7 @@ def _lines(stream) -> Iterator[str]:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from edge_nlu.definitions.jsonl import read_jsonl
-    from edge_nlu.definitions.model import SlotSpan, Utterance
+    from edge_nlu.definitions.model import Utterance
     from edge_nlu.metrics import evaluate, is_oos
 
     gold = read_jsonl(args.file)
@@ -250,9 +250,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for u, r in zip(gold, results, strict=True):
         q = u.skill is not None
         g_rows.append(Utterance(u.text, key(u.skill, u.intent, q), list(u.slots), u.skill))
-        pred_intent = None if r.out_of_scope else r.intent
-        spans = [SlotSpan(s.slot, s.start, s.end, s.value) for s in r.slots]
-        p_rows.append(Utterance(r.text, key(r.skill, pred_intent, q), spans, r.skill))
+        pu = r.to_utterance()
+        p_rows.append(Utterance(pu.text, key(pu.skill, pu.intent, q), pu.slots, pu.skill))
     m = evaluate(g_rows, p_rows)
     if not args.per_slot:
         m.pop("per_slot", None)

@@ -44,5 +44,12 @@ class ParseResult:
             a["confidence"] = round(float(a["confidence"]), 4)
         return d
 
+    def to_utterance(self):
+        """The result as an annotated utterance (for edge_nlu.metrics); out of scope -> intent None."""
+        from edge_nlu.definitions.model import SlotSpan, Utterance
+
+        spans = [SlotSpan(s.slot, s.start, s.end, s.value) for s in self.slots]
+        return Utterance(self.text, None if self.out_of_scope else self.intent, spans, self.skill)
+
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)

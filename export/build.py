@@ -223,7 +223,6 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         "guard": g,
     }
     (out / "build_report.json").write_text(json.dumps(report, indent=1))
-    shutil.rmtree(work / "unused", ignore_errors=True)
     if not g["passed"]:
         raise SystemExit(f"int8 guard failed: {g}")
     return report

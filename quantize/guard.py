@@ -102,12 +102,7 @@ def apply_calibration(model_dir: Path, cal: dict) -> None:
 
 def _scores(nlu: NLU, dev) -> dict:
     rows = [u for u in dev if u.skill in nlu.skills]
-    preds = []
-    for u in rows:
-        r = nlu.parse(u.text, skill=u.skill)
-        from edge_nlu.definitions.model import SlotSpan, Utterance
-
-        preds.append(Utterance(u.text, r.intent, [SlotSpan(s.slot, s.start, s.end, s.value) for s in r.slots], r.skill))
+    preds = [nlu.parse(u.text, skill=u.skill).to_utterance() for u in rows]
     m = evaluate(rows, preds)
     return {
         "intent_accuracy": round(100 * m["intent_accuracy"], 2),

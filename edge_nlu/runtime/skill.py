@@ -45,6 +45,25 @@ def slot_feature_dim(kind: str, dims: dict) -> int:
     return dims.get("states", 0) if kind == "states" else 3 * dims.get("states", 0) + dims.get("emb", 0) + N_SHAPES
 
 
+def viterbi(emissions: np.ndarray, transitions: np.ndarray) -> list[int]:
+    """Best tag path for per-word scores [n, k] under transition scores [k+1, k] (row k = start)."""
+    n, k = emissions.shape
+    if n == 0:
+        return []
+    score = transitions[k] + emissions[0]
+    back = np.zeros((n, k), dtype=np.int32)
+    trans = transitions[:k]
+    cols = np.arange(k)
+    for i in range(1, n):
+        cand = score[:, None] + trans
+        back[i] = arg = cand.argmax(0)
+        score = cand[arg, cols] + emissions[i]
+    best = [int(score.argmax())]
+    for i in range(n - 1, 0, -1):
+        best.append(int(back[i, best[-1]]))
+    return best[::-1]
+
+
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     x = x - x.max(axis=axis, keepdims=True)
     return x - np.log(np.exp(x).sum(axis=axis, keepdims=True))
@@ -120,19 +139,7 @@ class Skill:
         if len(states) == 0:
             return []
         em = log_softmax(states @ self.slot_w + self.slot_b)
-        n, k = em.shape
-        score = self.transitions[k] + em[0]
-        back = np.zeros((n, k), dtype=np.int32)
-        trans = self.transitions[:k]
-        cols = np.arange(k)
-        for i in range(1, n):
-            cand = score[:, None] + trans
-            back[i] = arg = cand.argmax(0)
-            score = cand[arg, cols] + em[i]
-        best = [int(score.argmax())]
-        for i in range(n - 1, 0, -1):
-            best.append(int(back[i, best[-1]]))
-        return [self.tags[j] for j in reversed(best)]
+        return [self.tags[j] for j in viterbi(em, self.transitions)]
 
     def resolve(self, slot: str, value: str) -> dict | None:
         """Canonical value and id of a slot value: built-in types (numbers, dates, times, durations) resolve to
