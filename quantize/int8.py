@@ -14,7 +14,10 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-def quantize_encoder(fp32: Path, int8: Path, per_channel: bool = True) -> Path:
+def quantize_encoder(fp32: Path, int8: Path, per_channel: bool = True, reduce_range: bool = True) -> Path:
+    """Dynamic int8 of ``fp32``. ``reduce_range`` (7-bit weights) is on by default: x86 CPUs without VNNI (AVX2
+    only) multiply uint8 activations by int8 weights in int16 pairs that saturate with full-range weights; measured
+    on an AVX2-only EPYC, a full-range int8 BiLSTM's pooled outputs were off by a median 0.29 (values up to 1.0)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(
@@ -22,6 +25,7 @@ def quantize_encoder(fp32: Path, int8: Path, per_channel: bool = True) -> Path:
         str(int8),
         weight_type=QuantType.QInt8,
         per_channel=per_channel,
+        reduce_range=reduce_range,
         op_types_to_quantize=["LSTM", "MatMul", "Gemm"],
     )
     log.info("int8 encoder %s: %d -> %d bytes", int8.name, fp32.stat().st_size, int8.stat().st_size)
