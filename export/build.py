@@ -2,8 +2,7 @@
 
 Stages (each timed, with peak RSS, in ``build_report.json``): vocabulary → embedding init (SVD of the teacher's
 table) → corpus and skills → teacher soft labels (when ``--teacher`` names a fine-tuned teacher) → student
-training → ONNX export → int8 → entity tagger (for skills compiled later) → calibration (per-skill temperature,
-routing threshold) → int8 guard → artifacts.
+training → ONNX export → int8 → calibration (per-skill temperature, routing threshold) → int8 guard → artifacts.
 Deterministic for a fixed config and seed.
 """
 
@@ -198,11 +197,6 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
             wts = _head_weights(model, lab.name)
             rows = model.emb.weight.detach().numpy()[model.patch_offset[lab.name] :][: len(lab.patch)]
             write_skill_file(out / "skills" / f"{lab.name}.skill", lab, wts, rows, manifest, definition=defs[lab.name])
-    if cfg.get("entity_tagger", True):
-        with stage("entity_tagger"):
-            from export.entities import add_entity_head
-
-            ent_report = add_entity_head(base_dir, corpus.train, cfg["seed"])
     config = {"enabled": cfg["enabled"] or names, "invocations": cfg.get("invocations", {})}
     (out / "config.json").write_text(json.dumps(config, indent=1))
 
@@ -228,8 +222,6 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         "calibration": cal,
         "guard": g,
     }
-    if cfg.get("entity_tagger", True):
-        report["entities"] = ent_report
     (out / "build_report.json").write_text(json.dumps(report, indent=1))
     if not g["passed"]:
         raise SystemExit(f"int8 guard failed: {g}")

@@ -104,7 +104,6 @@ def write_skill_file(
     temperature: float = 1.0,
     invocation_name: str | None = None,
     slot_features: str = "states",
-    extra_meta: dict | None = None,
 ) -> dict:
     """Write ``out`` atomically (temp file + rename) and return its manifest."""
     slot_types, catalogs = catalog_of(definition, labels)
@@ -139,7 +138,6 @@ def write_skill_file(
         "dims": base_manifest["dims"],
         "intents": [i for i in labels.intents if i != NONE],
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        **(extra_meta or {}),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
@@ -153,9 +151,7 @@ def write_skill_file(
     return manifest
 
 
-def _features(
-    base, rows, labels: SkillLabels, patch_q: np.ndarray | None, patch_s: np.ndarray | None, kind: str = SLOT_FEATURES
-):
+def _features(base, rows, labels: SkillLabels, patch_q: np.ndarray | None, patch_s: np.ndarray | None):
     """Pooled vectors and per-word states of ``rows`` from the base's (int8) encoder, patch overlaid."""
     from edge_nlu.words import spans_to_bio
 
@@ -167,7 +163,7 @@ def _features(
         st, po = base.run([seq], patch_q, patch_s)
         pooled.append(po[0])
         emb = base.embed(seq.ids, patch_q, patch_s)
-        states.append(slot_features(kind, st[0], seq.first, emb, seq.case, base.entity_probs))
+        states.append(slot_features(SLOT_FEATURES, st[0], seq.first, emb, seq.case))
         tags.append([ti.get(t, 0) for t in spans_to_bio(tk.words, u.slots)])
     return np.stack(pooled), states, tags
 
@@ -272,11 +268,7 @@ def compile_skill(definition: SkillDefinition, model_dir: Path, out: Path, seed:
     except (ImportError, SystemExit):
         log.warning("teacher package not installed: skill built without an embedding patch")
     pq, ps = quantize_rows(patch_rows) if len(patch_rows) else (None, None)
-    kind, extra = SLOT_FEATURES, {}
-    if base.entity_w is not None:  # the base's entity tagger: its outputs become slot features too
-        kind = "context+entities"
-        extra = {"entities": len(base.entity_tags), "entities_sha256": base.manifest["files"]["entities.npz"]["sha256"]}
-    pooled, states, tags = _features(base, rows, labels, pq, ps, kind)
+    pooled, states, tags = _features(base, rows, labels, pq, ps)
     y = [labels.intents.index(u.intent) for u in rows]
     weights = train_heads(
         pooled, states, tags, y, base.negatives, len(labels.intents), len(labels.tags), seed, tag_names=labels.tags
@@ -289,8 +281,7 @@ def compile_skill(definition: SkillDefinition, model_dir: Path, out: Path, seed:
         base.manifest,
         definition,
         invocation_name=definition.invocation_name,
-        slot_features=kind,
-        extra_meta=extra,
+        slot_features=SLOT_FEATURES,
     )
     log.info(
         "compiled skill %s: %d utterances, %d intents, %d tags, %d patch rows, %d bytes in %.1f s",
@@ -308,5 +299,4 @@ def compile_skill(definition: SkillDefinition, model_dir: Path, out: Path, seed:
         "bytes": out.stat().st_size,
         "utterances": len(rows),
         "patch_rows": len(labels.patch),
-        "slot_features": kind,
     }

@@ -18,16 +18,7 @@ from edge_nlu.runtime.artifacts import read_skill, verify_base
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PIZZA_TEXT = "ask pizza palace to order a large pepperoni pizza"
-STAGES = (
-    "vocabulary",
-    "embedding_init",
-    "corpus",
-    "student_training",
-    "export_int8",
-    "entity_tagger",
-    "calibration",
-    "int8_guard",
-)
+STAGES = ("vocabulary", "embedding_init", "corpus", "student_training", "export_int8", "calibration", "int8_guard")
 
 
 def test_build_produces_base_and_skills(tiny_model, tiny_config):
@@ -156,50 +147,3 @@ def test_compile_other_formats(tiny_model, tmp_path, fmt):
     rep = compile_skill(read_definition(src), tiny_model, out)
     assert out.is_file() and rep["bytes"] == out.stat().st_size <= 512 * 1024
     read_skill(out, verify_base(tiny_model / "base"))
-
-
-def test_entity_tagger_is_listed_and_loads(tiny_model):
-    from edge_nlu.runtime.base import Base
-
-    base = Base(tiny_model / "base")
-    assert "entities.npz" in base.manifest["files"]
-    # BIO over the slot names of the skills with slot annotations (snips, alarm, weather), "O" first
-    assert base.entity_tags[0] == "O" and "B-time" in base.entity_tags and len(base.entity_tags) % 2 == 1
-    tk = base.tokenize("wake me up at seven")
-    seq = base.sequence(tk)
-    st, _ = base.run([seq])
-    from edge_nlu.runtime.skill import slot_features
-
-    ctx = slot_features("context", st[0], seq.first, base.embed(seq.ids), seq.case)
-    p = base.entity_probs(ctx)
-    assert p.shape == (5, len(base.entity_tags)) and np.allclose(p.sum(1), 1.0, atol=1e-5)
-
-
-def test_compiled_skill_uses_entity_features(tiny_model, pizza_skill):
-    manifest, members = read_skill(pizza_skill, verify_base(tiny_model / "base"))
-    labels = json.loads(members["labels.json"])
-    assert labels["slot_features"] == "context+entities"
-    base = verify_base(tiny_model / "base")
-    assert manifest["entities_sha256"] == base["files"]["entities.npz"]["sha256"]
-    assert manifest["entities"] == base["entities"]["tags"]
-
-
-def test_skill_refused_when_entity_tagger_changes(tiny_model, pizza_skill, tmp_path):
-    import shutil
-
-    from edge_nlu.errors import ArtifactError
-    from edge_nlu.runtime.artifacts import add_base_file
-
-    model = tmp_path / "m"
-    shutil.copytree(tiny_model, model, ignore=shutil.ignore_patterns("_work"))
-    z = dict(np.load(model / "base" / "entities.npz"))
-    z["b"] = z["b"] + 1.0  # another tagger: same shapes, different sums
-    np.savez(model / "base" / "entities.npz", **z)
-    with pytest.raises(ArtifactError) as e:  # not re-listed yet: the base itself is refused
-        verify_base(model / "base")
-    assert e.value.check == "sha256"
-    add_base_file(model / "base", "entities.npz")  # re-listed: the base is fine, the old skill is not
-    nlu = edge_nlu.load(model, home=tmp_path / "home")
-    with pytest.raises(ArtifactError) as e:
-        nlu.install_skill(pizza_skill)
-    assert e.value.check == "entities"

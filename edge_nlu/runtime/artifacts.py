@@ -23,9 +23,6 @@ BASE_FORMAT = "edge-nlu-base"
 SKILL_FORMAT = "edge-nlu-skill"
 FORMAT_VERSION = 1
 BASE_FILES = ("tokenizer.json", "embeddings.npy", "scales.npy", "encoder.onnx", "negatives.npy", "projection.npy")
-# optional base files: verified like the others when the manifest lists them. entities.npz is the base's generic
-# entity tagger (slot types of every skill it was trained with), whose outputs new skills may use as features
-OPTIONAL_BASE_FILES = ("entities.npz",)
 SKILL_FILES = ("labels.json", "weights.npz", "patch.json", "catalog.json")
 
 
@@ -50,7 +47,7 @@ def base_id(files: dict[str, dict]) -> str:
 def write_base_manifest(folder: Path, dims: dict, build: dict | None = None) -> dict:
     """Write manifest.json for the base files in ``folder``; returns it."""
     files = {}
-    for name in BASE_FILES + tuple(n for n in OPTIONAL_BASE_FILES if (folder / n).is_file()):
+    for name in BASE_FILES:
         p = folder / name
         files[name] = {"sha256": sha256_file(p), "size": p.stat().st_size}
     tok = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
@@ -68,22 +65,6 @@ def write_base_manifest(folder: Path, dims: dict, build: dict | None = None) -> 
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return manifest
-
-
-def add_base_file(folder: Path, name: str, extra: dict | None = None) -> dict:
-    """List (or re-list) optional file ``name`` in an existing base manifest, with ``extra`` top-level fields;
-    the base's identity (``base_id``) does not change, so its skills stay valid."""
-    if name not in OPTIONAL_BASE_FILES:
-        raise ValueError(f"{name} is not an optional base file")
-    mpath = folder / "manifest.json"
-    m = read_json_file(mpath, "manifest")
-    p = folder / name
-    m["files"][name] = {"sha256": sha256_file(p), "size": p.stat().st_size}
-    m.update(extra or {})
-    tmp = mpath.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(m, indent=1))
-    tmp.replace(mpath)
-    return m
 
 
 def read_json_file(path: Path, check: str = "json") -> dict:
@@ -113,10 +94,8 @@ def verify_base(folder: Path, check_sums: bool = True) -> dict:
     files = m.get("files")
     if not isinstance(files, dict) or set(BASE_FILES) - set(files):
         raise ArtifactError("lists the wrong files", file=str(mpath), check="manifest")
-    for name in BASE_FILES + tuple(n for n in OPTIONAL_BASE_FILES if n in files):
+    for name in BASE_FILES:
         p = folder / name
-        if not isinstance(files[name], dict):
-            raise ArtifactError("lists the wrong files", file=str(mpath), check="manifest")
         if not p.is_file():
             raise ArtifactError("file is missing", file=str(p), check="exists")
         if p.stat().st_size != files[name].get("size"):
@@ -203,13 +182,6 @@ def read_skill(path: Path, base_manifest: dict | None = None) -> tuple[dict, dic
             raise ArtifactError("vocabulary differs from the base's", file=where, check="vocab_hash")
         if manifest.get("dims") != base_manifest.get("dims"):
             raise ArtifactError("dimensions differ from the base's", file=where, check="dims")
-        ent = manifest.get("entities_sha256")
-        if ent is not None and ent != (base_manifest.get("files", {}).get("entities.npz") or {}).get("sha256"):
-            raise ArtifactError(
-                "built on the base's entity tagger (entities.npz), which this base lacks or has changed",
-                file=where,
-                check="entities",
-            )
     return manifest, members
 
 

@@ -100,37 +100,10 @@ class Base:
         self.sep = self.tokenizer.token_to_id("[SEP]")
         self.unk = self.tokenizer.token_to_id("[UNK]")
         self.routing = self.manifest.get("routing", {})
-        self.entity_w = self.entity_b = None
-        self.entity_tags: list[str] = []
-        if "entities.npz" in self.manifest["files"]:
-            self._load_entities(self.folder / "entities.npz")
         # word -> pieces: each word is tokenized on its own (is_pretokenized), so results can be reused; voice
         # commands repeat words, and a dict lookup is ~100x cheaper than a tokenizer call
         self._pieces: dict[str, list[int]] = {}
         self.base_id = self.manifest["base_id"]
-
-    def _load_entities(self, path: Path) -> None:
-        from edge_nlu.runtime.skill import slot_feature_dim
-
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                w, b, tags = z["w"].astype(np.float32), z["b"].astype(np.float32), [str(t) for t in z["tags"]]
-        except Exception as e:
-            raise ArtifactError(
-                f"unreadable entity tagger ({e.__class__.__name__})", file=str(path), check="npz"
-            ) from None
-        if w.shape != (slot_feature_dim("context", self.dims), len(tags)) or b.shape != (len(tags),):
-            raise ArtifactError("entity tagger does not match the base's dimensions", file=str(path), check="dims")
-        self.entity_w, self.entity_b, self.entity_tags = w, b, tags
-
-    def entity_probs(self, context: np.ndarray) -> np.ndarray:
-        """Per-word distribution over the base's generic entity tags (BIO over the slot types of the skills it
-        was trained with), from ``"context"`` slot features [n_words, F]."""
-        from edge_nlu.runtime.skill import log_softmax
-
-        if self.entity_w is None:
-            raise ArtifactError("this base has no entity tagger", file=str(self.folder), check="entities")
-        return np.exp(log_softmax(context @ self.entity_w + self.entity_b))
 
     def _load_npy(self, name: str, dtype, mmap: bool = False) -> np.ndarray:
         path = self.folder / name

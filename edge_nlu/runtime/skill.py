@@ -27,18 +27,10 @@ def bio_allowed(tags: list[str]) -> np.ndarray:
     return ok
 
 
-SLOT_FEATURE_KINDS = ("states", "context", "context+entities")
-
-
-def slot_features(
-    kind: str, states: np.ndarray, first: list[int], emb: np.ndarray, case: np.ndarray, entities=None
-) -> np.ndarray:
+def slot_features(kind: str, states: np.ndarray, first: list[int], emb: np.ndarray, case: np.ndarray) -> np.ndarray:
     """Per-word input of a slot head. ``"states"``: the encoder state of each word's first piece (skills trained
     with the shared encoder). ``"context"``: that state, its neighbours' states, the word's own embedding and
-    shape, which lets a head trained on a frozen encoder from a few dozen utterances use the word itself.
-    ``"context+entities"``: also the base's generic entity tagger's distribution for the word and its neighbours
-    (``entities``: a callable from context features to [n_words, E] probabilities), so a new skill's few
-    examples only have to map the base's entity types ("date", "place_name") onto its own slots."""
+    shape, which lets a head trained on a frozen encoder from a few dozen utterances use the word itself."""
     f = states[first]
     if kind == "states" or len(f) == 0:
         return f
@@ -46,19 +38,11 @@ def slot_features(
     prev = np.concatenate([z, f[:-1]])
     nxt = np.concatenate([f[1:], z])
     shape = np.eye(N_SHAPES, dtype=np.float32)[case[first]]
-    ctx = np.concatenate([f, prev, nxt, emb[first], shape], axis=1)
-    if kind == "context":
-        return ctx
-    e = entities(ctx).astype(np.float32)
-    ze = np.zeros((1, e.shape[1]), dtype=np.float32)
-    return np.concatenate([ctx, e, np.concatenate([ze, e[:-1]]), np.concatenate([e[1:], ze])], axis=1)
+    return np.concatenate([f, prev, nxt, emb[first], shape], axis=1)
 
 
-def slot_feature_dim(kind: str, dims: dict, n_entities: int = 0) -> int:
-    if kind == "states":
-        return dims.get("states", 0)
-    ctx = 3 * dims.get("states", 0) + dims.get("emb", 0) + N_SHAPES
-    return ctx if kind == "context" else ctx + 3 * n_entities
+def slot_feature_dim(kind: str, dims: dict) -> int:
+    return dims.get("states", 0) if kind == "states" else 3 * dims.get("states", 0) + dims.get("emb", 0) + N_SHAPES
 
 
 def viterbi(emissions: np.ndarray, transitions: np.ndarray) -> list[int]:
@@ -123,14 +107,13 @@ class Skill:
         ok = (
             self.intent_w.shape == (dims.get("pooled"), len(self.intents))
             and self.intent_b.shape == (len(self.intents),)
-            and self.slot_w.shape
-            == (slot_feature_dim(self.slot_features, dims, int(self.manifest.get("entities", 0))), len(self.tags))
+            and self.slot_w.shape == (slot_feature_dim(self.slot_features, dims), len(self.tags))
             and self.slot_b.shape == (len(self.tags),)
             and self.patch_q.dtype == np.int8
             and self.patch_q.shape == (len(words), dims.get("emb"))
             and self.patch_s.shape == (len(words),)
             and self.intents[-1:] == [NONE]
-            and self.slot_features in SLOT_FEATURE_KINDS
+            and self.slot_features in ("states", "context")
         )
         if not ok:
             raise ArtifactError("weights do not match the label maps or dimensions", file=where, check="dims")
