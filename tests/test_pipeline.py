@@ -147,3 +147,26 @@ def test_compile_other_formats(tiny_model, tmp_path, fmt):
     rep = compile_skill(read_definition(src), tiny_model, out)
     assert out.is_file() and rep["bytes"] == out.stat().st_size <= 512 * 1024
     read_skill(out, verify_base(tiny_model / "base"))
+
+
+def test_compiled_skill_has_lexical_features(tiny_model, pizza_skill, tmp_path):
+    from edge_nlu.errors import ArtifactError
+    from edge_nlu.runtime.artifacts import write_skill
+    from edge_nlu.runtime.lexical import BUCKETS, TEMPLATES
+    from edge_nlu.runtime.skill import Skill
+
+    base = verify_base(tiny_model / "base")
+    manifest, members = read_skill(pizza_skill, base)
+    labels = json.loads(members["labels.json"])
+    assert labels["lexical"] == TEMPLATES
+    sk = Skill(pizza_skill, base)
+    assert sk.lex_w is not None and sk.lex_w.shape == (BUCKETS, len(sk.tags)) and np.abs(sk.lex_w).max() > 0
+    # a skill whose lexical templates differ from this runtime's is refused, not decoded with wrong features
+    labels["lexical"] = "w,w-1"
+    members["labels.json"] = json.dumps(labels).encode()
+    meta = {k: v for k, v in manifest.items() if k not in ("format", "format_version", "files")}
+    bad = tmp_path / "bad.skill"
+    write_skill(bad, members, meta)
+    with pytest.raises(ArtifactError) as e:
+        Skill(bad, base)
+    assert e.value.check == "lexical"

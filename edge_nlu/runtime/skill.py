@@ -10,6 +10,7 @@ import numpy as np
 
 from edge_nlu.errors import ArtifactError
 from edge_nlu.runtime.artifacts import read_skill
+from edge_nlu.runtime.lexical import TEMPLATES, lexical_emissions
 from edge_nlu.words import N_SHAPES
 
 NONE = "__none__"
@@ -101,6 +102,8 @@ class Skill:
             self.patch_q = arrays["patch_q"]
             self.patch_s = arrays["patch_s"].astype(np.float32)
             words = patch["words"]
+            self.lexical: str | None = labels.get("lexical")
+            self.lex_w = arrays["lex_w"].astype(np.float32) if "lex_w" in arrays else None
         except (KeyError, TypeError, ValueError) as e:
             raise ArtifactError(f"missing or bad field {e}", file=where, check="members") from None
         dims = self.manifest.get("dims", {})
@@ -114,9 +117,16 @@ class Skill:
             and self.patch_s.shape == (len(words),)
             and self.intents[-1:] == [NONE]
             and self.slot_features in ("states", "context")
+            and (self.lex_w is None or (self.lex_w.ndim == 2 and self.lex_w.shape[1] == len(self.tags)))
         )
         if not ok:
             raise ArtifactError("weights do not match the label maps or dimensions", file=where, check="dims")
+        if self.lex_w is not None and self.lexical != TEMPLATES:
+            raise ArtifactError(
+                f"lexical feature templates {self.lexical!r}, this runtime computes {TEMPLATES!r}",
+                file=where,
+                check="lexical",
+            )
         self.patch: dict[str, int] = {w: i for i, w in enumerate(words)}
         self.transitions = np.where(bio_allowed(self.tags), 0.0, -1e9).astype(np.float32)
         if "transitions" in arrays:  # learned CRF transition scores (absent: softmax tagger, constraints only)
@@ -134,11 +144,15 @@ class Skill:
         z = (pooled @ self.intent_w + self.intent_b) / self.temperature
         return np.exp(log_softmax(z))
 
-    def decode(self, states: np.ndarray) -> list[str]:
-        """BIO-valid Viterbi (with the learned CRF transitions when the skill has them) over states [n_words, 2H]."""
+    def decode(self, states: np.ndarray, words: list[str] | None = None) -> list[str]:
+        """BIO-valid Viterbi (with the learned CRF transitions when the skill has them) over per-word slot
+        features [n_words, F], plus the hashed lexical emissions of ``words`` when the skill has them."""
         if len(states) == 0:
             return []
-        em = log_softmax(states @ self.slot_w + self.slot_b)
+        z = states @ self.slot_w + self.slot_b
+        if self.lex_w is not None and words is not None:
+            z = z + lexical_emissions(words, self.lex_w)
+        em = log_softmax(z)
         return [self.tags[j] for j in viterbi(em, self.transitions)]
 
     def resolve(self, slot: str, value: str) -> dict | None:
@@ -181,6 +195,5 @@ class Skill:
         return res
 
     def nbytes(self) -> int:
-        return sum(
-            a.nbytes for a in (self.intent_w, self.intent_b, self.slot_w, self.slot_b, self.patch_q, self.patch_s)
-        )
+        arrays = [self.intent_w, self.intent_b, self.slot_w, self.slot_b, self.patch_q, self.patch_s]
+        return sum(a.nbytes for a in arrays) + (self.lex_w.nbytes if self.lex_w is not None else 0)

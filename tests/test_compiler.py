@@ -1,0 +1,110 @@
+"""Skill compiler parts that need no model: slot-value augmentation and hashed lexical features."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from edge_nlu.definitions.model import SkillDefinition, SlotSpan, Utterance
+from edge_nlu.runtime.lexical import BUCKETS, TEMPLATES, lexical_emissions, lexical_ids
+
+
+def _rows() -> list[Utterance]:
+    def u(text: str, slots: list[tuple[str, str]], intent: str = "Play") -> Utterance:
+        spans = []
+        for name, value in slots:
+            i = text.index(value)
+            spans.append(SlotSpan(name, i, i + len(value), value))
+        return Utterance(text, intent, spans, "music")
+
+    return [
+        u("play Abbey Road by the Beatles", [("album", "Abbey Road"), ("artist", "the Beatles")]),
+        u("put on some jazz", [("genre", "jazz")]),
+        u("play Blue by Joni Mitchell please", [("album", "Blue"), ("artist", "Joni Mitchell")]),
+        u("stop the music", [], "Stop"),
+    ]
+
+
+def test_augment_swaps_values_and_keeps_offsets():
+    pytest.importorskip("torch")
+    from export.skill_compiler import augment
+
+    rows = _rows()
+    out = augment(rows, None, 50, seed=3)
+    assert len(out) == 50
+    values = {s.slot: {x.value for r in rows for x in r.slots if x.slot == s.slot} for r in rows for s in r.slots}
+    for a in out:
+        assert a.intent == "Play" and a.skill == "music"  # only utterances with slots are templates
+        for s in a.slots:
+            assert a.text[s.start : s.end] == s.value
+            assert s.value in values[s.slot]
+    # new combinations appear (e.g. "Blue" by "the Beatles"), and the draw is reproducible
+    assert any(a.text not in {r.text for r in rows} for a in out)
+    assert [a.text for a in augment(rows, None, 50, seed=3)] == [a.text for a in out]
+
+
+def test_augment_uses_catalog_values():
+    pytest.importorskip("torch")
+    from edge_nlu.definitions.model import Intent, Slot, SlotType, SlotValue
+    from export.skill_compiler import augment
+
+    rows = [r for r in _rows() if r.intent == "Play"]
+    definition = SkillDefinition(
+        name="music",
+        intents={"Play": Intent("Play", [Slot("genre", "Genre")], rows)},
+        slot_types={"Genre": SlotType("Genre", [SlotValue("bossa nova", ["bossa"])])},
+    )
+    texts = {a.text for a in augment(rows, definition, 200, seed=0)}
+    assert "put on some bossa nova" in texts and "put on some bossa" in texts
+
+
+def test_augment_without_slots_adds_nothing():
+    pytest.importorskip("torch")
+    from export.skill_compiler import augment
+
+    assert augment([Utterance("stop the music", "Stop", [], "music")], None, 10) == []
+
+
+def test_lexical_ids_shape_and_edges():
+    ids = lexical_ids(["Find", "The", "Boys"])
+    assert len(ids) == 3
+    n_templates = len(TEMPLATES.split(","))
+    assert len(ids[0]) == n_templates - 1  # bos, no eos
+    assert len(ids[1]) == n_templates - 2  # neither
+    assert len(ids[2]) == n_templates - 1  # eos
+    assert all(0 <= i < BUCKETS for word in ids for i in word)
+    assert lexical_ids([]) == []
+    # casing changes the shape features only: the lower-cased word features are shared
+    a, b = lexical_ids(["find", "the", "boys"]), ids
+    assert set(a[1]) & set(b[1]) and set(a[1]) != set(b[1])
+
+
+def test_lexical_ids_are_stable_across_processes():
+    """crc32, not Python's salted hash(): a skill built in one process decodes the same in another."""
+    code = (
+        "import json; from edge_nlu.runtime.lexical import lexical_ids; "
+        "print(json.dumps(lexical_ids(['Play', 'jazz', 'ünïcode', '\\ud800'])))"
+    )
+    outs = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        outs.add(
+            subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+        )
+    assert len(outs) == 1
+    assert json.loads(outs.pop()) == lexical_ids(["Play", "jazz", "ünïcode", "\ud800"])
+
+
+def test_lexical_emissions_sum_rows():
+    table = np.zeros((BUCKETS, 3), np.float32)
+    ids = lexical_ids(["a", "b"])
+    table[ids[0][0]] = [1.0, 0.0, 0.0]
+    em = lexical_emissions(["a", "b"], table)
+    assert em.shape == (2, 3)
+    assert em[0, 0] >= 1.0 and np.all(em[:, 1:] == 0)
+    assert lexical_emissions([], table).shape == (0, 3)
