@@ -41,6 +41,36 @@ def _ints(s: str) -> list[int]:
     return [int(x) for x in s.split(",") if x.strip()]
 
 
+def _run_intent(job: tuple) -> tuple[dict, float, float]:
+    """Train and score one intent at one size over the seeds: (per-intent record, train s, parse s)."""
+    system, model, intent, size, seeds = job
+    pool, gold = (read_jsonl(p) for p in intent_files(intent))
+    preds, train_s, parse_s = [], 0.0, 0.0
+    for seed in seeds:
+        s = make_system(system, model, protocol=True)
+        s.fit(draw(pool, size, seed))
+        t0 = time.perf_counter()
+        preds.append(s.parse([u.text for u in gold], [intent] * len(gold)))
+        parse_s += time.perf_counter() - t0
+        train_s += s.train_seconds
+        del s
+    sc = snips2017_slot_scores(gold, preds)
+    res = {
+        "score": pct(sc["score"]),
+        "train_seconds": round(train_s, 2),
+        "slots": {
+            k: {
+                "f1": pct(v["f1"]),
+                "precision": pct(v["precision"]),
+                "recall": pct(v["recall"]),
+                "support": v["support"],
+            }
+            for k, v in sc["slots"].items()
+        },
+    }
+    return res, train_s, parse_s
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--system", required=True, choices=SYSTEMS)
@@ -50,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", help="edge-nlu base model folder (default: the embedded default model)")
     ap.add_argument("--results", default=str(RESULTS_DIR))
     ap.add_argument("--no-report", action="store_true")
+    ap.add_argument("--jobs", type=int, default=1, help="intents trained in parallel processes (default 1)")
     args = ap.parse_args(argv)
     sizes, seeds = _ints(args.sizes), _ints(args.seeds)
     intents = [i for i in args.intents.split(",") if i]
@@ -73,40 +104,23 @@ def main(argv: list[str] | None = None) -> int:
         "system_info": info,
     }
     rec.update(run_meta(argv))
-    data = {i: (read_jsonl(intent_files(i)[0]), read_jsonl(intent_files(i)[1])) for i in intents}
     t_start = time.perf_counter()
     for size in sizes:
         per_intent = {}
-        for intent in intents:
-            pool, gold = data[intent]
-            preds, train_s = [], 0.0
-            for seed in seeds:
-                rows = draw(pool, size, seed)
-                s = make_system(args.system, args.model, protocol=True)
-                s.fit(rows)
-                t0 = time.perf_counter()
-                preds.append(s.parse([u.text for u in gold], [intent] * len(gold)))
-                rec["parse_seconds_total"] += time.perf_counter() - t0
-                train_s += s.train_seconds
-                del s
-            sc = snips2017_slot_scores(gold, preds)
+        work = [(args.system, args.model, intent, size, seeds) for intent in intents]
+        if args.jobs > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(args.jobs) as pool:
+                done = list(pool.map(_run_intent, work))
+        else:
+            done = map(_run_intent, work)
+        for intent, (res, train_s, parse_s) in zip(intents, done):
+            per_intent[intent] = res
             rec["train_seconds_total"] += train_s
-            per_intent[intent] = {
-                "score": pct(sc["score"]),
-                "train_seconds": round(train_s, 2),
-                "slots": {
-                    k: {
-                        "f1": pct(v["f1"]),
-                        "precision": pct(v["precision"]),
-                        "recall": pct(v["recall"]),
-                        "support": v["support"],
-                    }
-                    for k, v in sc["slots"].items()
-                },
-            }
+            rec["parse_seconds_total"] += parse_s
             print(
-                f"[{time.perf_counter() - t_start:7.1f}s] {args.system} N={size} {intent}: "
-                f"{per_intent[intent]['score']:.2f}"
+                f"[{time.perf_counter() - t_start:7.1f}s] {args.system} N={size} {intent}: {res['score']:.2f}"
                 f" (train {train_s:.1f}s for {len(seeds)} draws)",
                 file=sys.stderr,
                 flush=True,

@@ -20,50 +20,64 @@ BUCKETS = 4096
 TEMPLATES = "w,w-1,w+1,w-2,w+2,w-1:0,w0:1,p3,s3,bos,eos,sh,sh-1:0,sh0:1,sh-1:0:1"
 
 
-def _bucket(feature: str, buckets: int) -> int:
-    return zlib.crc32(feature.encode("utf-8", "surrogatepass")) % buckets
+def _features(words: list[str]) -> tuple[list[str], list[int]]:
+    """All feature strings of an utterance, word after word, and the number of features of each word."""
+    low = [w.lower() for w in words]
+    n = len(low)
+    pad = ["<s>", "<s>", *low, "</s>", "</s>"]  # pad[i + 2] is word i
+    shp = ["_", *(str(word_shape(w)) for w in words), "_"]  # shp[i + 1] is word i
+    feats: list[str] = []
+    counts: list[int] = []
+    for i, w in enumerate(low):
+        p1, p2, n1, n2 = pad[i + 1], pad[i], pad[i + 3], pad[i + 4]
+        s0, sp, sn = shp[i + 1], shp[i], shp[i + 2]
+        feats += (
+            "w=" + w,
+            "w-1=" + p1,
+            "w+1=" + n1,
+            "w-2=" + p2,
+            "w+2=" + n2,
+            "w-1:0=" + p1 + "|" + w,
+            "w0:1=" + w + "|" + n1,
+            "p3=" + w[:3],
+            "s3=" + w[-3:],
+            "sh=" + s0,  # casing: a capitalised word mid-sentence often starts a title or a name
+            "sh-1:0=" + sp + s0,
+            "sh0:1=" + s0 + sn,
+            "sh-1:0:1=" + sp + s0 + sn,
+        )
+        k = 13
+        if i == 0:
+            feats.append("bos")
+            k += 1
+        if i == n - 1:
+            feats.append("eos")
+            k += 1
+        counts.append(k)
+    return feats, counts
+
+
+def _hash(feats: list[str], buckets: int) -> np.ndarray:
+    crc = zlib.crc32
+    return np.fromiter((crc(f.encode("utf-8", "surrogatepass")) for f in feats), np.int64, len(feats)) % buckets
 
 
 def lexical_ids(words: list[str], buckets: int = BUCKETS) -> list[list[int]]:
     """Per word, the bucket ids of its lexical features (lower-cased words; ``<s>``/``</s>`` past the ends)."""
-    low = [w.lower() for w in words]
-    shapes = [str(word_shape(w)) for w in words]
-    n = len(low)
-
-    def at(j: int) -> str:
-        return low[j] if 0 <= j < n else ("<s>" if j < 0 else "</s>")
-
-    def sh(j: int) -> str:
-        return shapes[j] if 0 <= j < n else "_"
-
-    out = []
-    for i, w in enumerate(low):
-        feats = [
-            "w=" + w,
-            "w-1=" + at(i - 1),
-            "w+1=" + at(i + 1),
-            "w-2=" + at(i - 2),
-            "w+2=" + at(i + 2),
-            "w-1:0=" + at(i - 1) + "|" + w,
-            "w0:1=" + w + "|" + at(i + 1),
-            "p3=" + w[:3],
-            "s3=" + w[-3:],
-            "sh=" + sh(i),  # casing: a capitalised word mid-sentence often starts a title or a name
-            "sh-1:0=" + sh(i - 1) + sh(i),
-            "sh0:1=" + sh(i) + sh(i + 1),
-            "sh-1:0:1=" + sh(i - 1) + sh(i) + sh(i + 1),
-        ]
-        if i == 0:
-            feats.append("bos")
-        if i == n - 1:
-            feats.append("eos")
-        out.append([_bucket(f, buckets) for f in feats])
+    feats, counts = _features(words)
+    ids = _hash(feats, buckets).tolist()
+    out, k = [], 0
+    for c in counts:
+        out.append(ids[k : k + c])
+        k += c
     return out
 
 
 def lexical_emissions(words: list[str], table: np.ndarray) -> np.ndarray:
     """[n_words, n_tags] sum of ``table`` rows over each word's feature buckets."""
-    ids = lexical_ids(words, table.shape[0])
-    if not ids:
+    if not words:
         return np.zeros((0, table.shape[1]), dtype=np.float32)
-    return np.stack([table[i].sum(0) for i in ids])
+    feats, counts = _features(words)
+    starts = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    return np.add.reduceat(table[_hash(feats, table.shape[0])], starts, axis=0)
