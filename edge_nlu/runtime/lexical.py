@@ -20,52 +20,91 @@ BUCKETS = 4096
 TEMPLATES = "w,w-1,w+1,w-2,w+2,w-1:0,w0:1,p3,s3,bos,eos,sh,sh-1:0,sh0:1,sh-1:0:1"
 
 
-def _features(words: list[str]) -> tuple[list[str], list[int]]:
-    """All feature strings of an utterance, word after word, and the number of features of each word."""
-    low = [w.lower() for w in words]
-    n = len(low)
-    pad = ["<s>", "<s>", *low, "</s>", "</s>"]  # pad[i + 2] is word i
+_crc = zlib.crc32
+_CACHE_MAX = 50_000  # words kept (cleared when full, like the tokenizer's piece cache)
+_words: dict[str, tuple[bytes, int, int, int, int, int, int, int, int, int]] = {}
+_consts: dict[str, int] = {}
+
+
+def _prefix(p: str) -> int:
+    return _crc(p.encode())
+
+
+_P = {k: _prefix(k) for k in ("w=", "w-1=", "w+1=", "w-2=", "w+2=", "p3=", "s3=", "w-1:0=", "w0:1=")}
+
+
+def _word(w: str) -> tuple[bytes, int, int, int, int, int, int, int, int, int]:
+    """A lower-cased word's bytes and running crc32 values: its unigram features under each template, and the
+    states after "w-1:0=<w>|" and "w0:1=<w>|" that a neighbour's bytes complete into a bigram feature
+    (crc32(a + b) == crc32(b, crc32(a)), so no feature string is built)."""
+    e = _words.get(w)
+    if e is None:
+        b = w.encode("utf-8", "surrogatepass")
+        e = (
+            b,
+            _crc(b, _P["w="]),
+            _crc(b, _P["w-1="]),
+            _crc(b, _P["w+1="]),
+            _crc(b, _P["w-2="]),
+            _crc(b, _P["w+2="]),
+            _crc(w[:3].encode("utf-8", "surrogatepass"), _P["p3="]),
+            _crc(w[-3:].encode("utf-8", "surrogatepass"), _P["s3="]),
+            _crc(b + b"|", _P["w-1:0="]),
+            _crc(b + b"|", _P["w0:1="]),
+        )
+        if len(_words) > _CACHE_MAX:
+            _words.clear()
+        _words[w] = e
+    return e
+
+
+def _const(f: str) -> int:
+    c = _consts.get(f)
+    if c is None:
+        c = _consts[f] = _crc(f.encode())
+    return c
+
+
+def _crcs(words: list[str]) -> tuple[list[int], list[int]]:
+    """crc32 of every feature of an utterance, word after word, and the number of features of each word."""
+    n = len(words)
+    pad = [_word("<s>"), _word("<s>"), *(_word(w.lower()) for w in words), _word("</s>"), _word("</s>")]
     shp = ["_", *(str(word_shape(w)) for w in words), "_"]  # shp[i + 1] is word i
-    feats: list[str] = []
+    out: list[int] = []
     counts: list[int] = []
-    for i, w in enumerate(low):
-        p1, p2, n1, n2 = pad[i + 1], pad[i], pad[i + 3], pad[i + 4]
+    for i in range(n):
+        p2, p1, w, n1, n2 = pad[i : i + 5]
         s0, sp, sn = shp[i + 1], shp[i], shp[i + 2]
-        feats += (
-            "w=" + w,
-            "w-1=" + p1,
-            "w+1=" + n1,
-            "w-2=" + p2,
-            "w+2=" + n2,
-            "w-1:0=" + p1 + "|" + w,
-            "w0:1=" + w + "|" + n1,
-            "p3=" + w[:3],
-            "s3=" + w[-3:],
-            "sh=" + s0,  # casing: a capitalised word mid-sentence often starts a title or a name
-            "sh-1:0=" + sp + s0,
-            "sh0:1=" + s0 + sn,
-            "sh-1:0:1=" + sp + s0 + sn,
+        out += (
+            w[1],  # w=
+            p1[2],  # w-1=
+            n1[3],  # w+1=
+            p2[4],  # w-2=
+            n2[5],  # w+2=
+            _crc(w[0], p1[8]),  # w-1:0=<prev>|<w>
+            _crc(n1[0], w[9]),  # w0:1=<w>|<next>
+            w[6],  # p3=
+            w[7],  # s3=
+            _const("sh=" + s0),  # casing: a capitalised word mid-sentence often starts a title or a name
+            _const("sh-1:0=" + sp + s0),
+            _const("sh0:1=" + s0 + sn),
+            _const("sh-1:0:1=" + sp + s0 + sn),
         )
         k = 13
         if i == 0:
-            feats.append("bos")
+            out.append(_const("bos"))
             k += 1
         if i == n - 1:
-            feats.append("eos")
+            out.append(_const("eos"))
             k += 1
         counts.append(k)
-    return feats, counts
-
-
-def _hash(feats: list[str], buckets: int) -> np.ndarray:
-    crc = zlib.crc32
-    return np.fromiter((crc(f.encode("utf-8", "surrogatepass")) for f in feats), np.int64, len(feats)) % buckets
+    return out, counts
 
 
 def lexical_ids(words: list[str], buckets: int = BUCKETS) -> list[list[int]]:
     """Per word, the bucket ids of its lexical features (lower-cased words; ``<s>``/``</s>`` past the ends)."""
-    feats, counts = _features(words)
-    ids = _hash(feats, buckets).tolist()
+    crcs, counts = _crcs(words)
+    ids = [c % buckets for c in crcs]
     out, k = [], 0
     for c in counts:
         out.append(ids[k : k + c])
@@ -77,7 +116,8 @@ def lexical_emissions(words: list[str], table: np.ndarray) -> np.ndarray:
     """[n_words, n_tags] sum of ``table`` rows over each word's feature buckets."""
     if not words:
         return np.zeros((0, table.shape[1]), dtype=np.float32)
-    feats, counts = _features(words)
+    crcs, counts = _crcs(words)
     starts = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
-    return np.add.reduceat(table[_hash(feats, table.shape[0])], starts, axis=0)
+    ids = np.array(crcs, dtype=np.int64) % table.shape[0]
+    return np.add.reduceat(table[ids], starts, axis=0)
