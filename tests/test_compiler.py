@@ -108,3 +108,37 @@ def test_lexical_emissions_sum_rows():
     assert em.shape == (2, 3)
     assert em[0, 0] >= 1.0 and np.all(em[:, 1:] == 0)
     assert lexical_emissions([], table).shape == (0, 3)
+
+
+def _reference_ids(words: list[str], buckets: int = BUCKETS) -> list[list[int]]:
+    """The templates spelt out as strings (what the running-crc implementation must equal)."""
+    import zlib
+
+    from edge_nlu.words import word_shape
+
+    low = [w.lower() for w in words]
+    n = len(low)
+
+    def at(j: int) -> str:
+        return low[j] if 0 <= j < n else ("<s>" if j < 0 else "</s>")
+
+    def sh(j: int) -> str:
+        return str(word_shape(words[j])) if 0 <= j < n else "_"
+
+    out = []
+    for i, w in enumerate(low):
+        f = [f"w={w}", f"w-1={at(i - 1)}", f"w+1={at(i + 1)}", f"w-2={at(i - 2)}", f"w+2={at(i + 2)}"]
+        f += [f"w-1:0={at(i - 1)}|{w}", f"w0:1={w}|{at(i + 1)}", f"p3={w[:3]}", f"s3={w[-3:]}"]
+        f += [f"sh={sh(i)}", f"sh-1:0={sh(i - 1)}{sh(i)}", f"sh0:1={sh(i)}{sh(i + 1)}"]
+        f += [f"sh-1:0:1={sh(i - 1)}{sh(i)}{sh(i + 1)}"] + (["bos"] if i == 0 else []) + (["eos"] if i == n - 1 else [])
+        out.append([zlib.crc32(x.encode("utf-8", "surrogatepass")) % buckets for x in f])
+    return out
+
+
+@pytest.mark.parametrize(
+    "words",
+    [["Find", "The", "Boys"], ["play", "Ünïcode", "漢字", "\ud800", "x"], ["one"], ["a", "a", "a", "a", "a", "a"]],
+)
+def test_lexical_ids_match_the_spelt_out_templates(words):
+    assert lexical_ids(words) == _reference_ids(words)
+    assert lexical_ids(words) == _reference_ids(words)  # second call: from the per-word cache
