@@ -25,7 +25,9 @@ from edge_nlu.result import ParseResult
 from edge_nlu.runtime.nlu import MAX_CHARS
 from tests._hypothesis import scaled
 
-BOUND_S = 0.5  # per parse call; a 2,000-character utterance takes ~40 ms on a loaded 2-core machine
+# per parse call, in CPU seconds of this process (not wall time: CI machines are shared and a parse can wait
+# for a core): a hang or blow-up detector, not a speed test; a 2,000-character utterance takes ~40 ms
+BOUND_S = 2.0
 WORDS = [
     "set", "an", "alarm", "for", "7", "am", "seven", "thirty", "wake", "me", "up", "at", "tomorrow", "weather",
     "in", "paris", "rain", "is", "it", "going", "to", "cancel", "my", "what's", "the", "how", "many", "cups",
@@ -82,11 +84,11 @@ def check_result(nlu, r: ParseResult, text: str) -> None:
 
 
 def timed_parse(nlu, text, **kw):
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     try:
         return nlu.parse(text, **kw)
     finally:
-        took = time.perf_counter() - t0
+        took = time.process_time() - t0
         assert took < BOUND_S, f"parse took {took:.3f} s for a text of {len(text)} characters"
 
 
@@ -106,13 +108,13 @@ def test_parse_fuzz_count():
 @settings(max_examples=scaled(0.02))
 @given(texts=st.lists(TEXTS, max_size=6), kw=KWARGS)
 def test_parse_batch_fuzz(fnlu, texts, kw):
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     if any(len(t) > MAX_CHARS for t in texts):
         with pytest.raises(InputError, match="limit"):
             fnlu.parse_batch(texts, **kw)
         return
     out = fnlu.parse_batch(texts, **kw)
-    assert time.perf_counter() - t0 < BOUND_S * max(1, len(texts))
+    assert time.process_time() - t0 < BOUND_S * max(1, len(texts))
     assert len(out) == len(texts)
     for text, r in zip(texts, out, strict=True):
         check_result(fnlu, r, text)
