@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import tempfile
 import time
 from collections import Counter
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_nlu.definitions.model import SkillDefinition
+from edge_nlu.definitions.model import SkillDefinition, SlotSpan, Utterance
 from edge_nlu.runtime.artifacts import npz_bytes, write_skill
 from edge_nlu.runtime.lexical import BUCKETS, TEMPLATES, lexical_ids
 from edge_nlu.runtime.skill import slot_features
@@ -73,14 +74,10 @@ def patch_init(words: list[str], teacher_tok, teacher_emb: np.ndarray, projectio
     return out
 
 
-def augment(rows: list, definition: SkillDefinition | None, target: int, seed: int = 0) -> list:
+def augment(rows: list[Utterance], definition: SkillDefinition | None, target: int, seed: int = 0) -> list[Utterance]:
     """Up to ``target`` new utterances: training utterances with each slot value swapped for another value of the
     same slot (from other utterances or the slot type's catalog), so a skill learned from a few examples sees
     each carrier phrase with many values and learns slot boundaries from context, not from the values."""
-    import random
-
-    from edge_nlu.definitions.model import SlotSpan, Utterance
-
     pool: dict[str, set[str]] = {}
     for u in rows:
         for s in u.slots:
@@ -95,7 +92,7 @@ def augment(rows: list, definition: SkillDefinition | None, target: int, seed: i
     values = {k: sorted(v) for k, v in pool.items()}
     templates = [u for u in rows if u.slots]
     rng = random.Random(seed)
-    out: list = []
+    out: list[Utterance] = []
     for _ in range(target if templates else 0):
         u = rng.choice(templates)
         text, spans, pos = "", [], 0
@@ -227,7 +224,6 @@ def train_heads(
     tag_names: list[str] | None = None,
     lex: list[list[list[int]]] | None = None,
     lex_l2: float = 1e-3,
-    dense_dropout: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """Heads on frozen features: a multinomial logistic regression for intents (+NONE from negatives) and, with
     ``tag_names``, a linear-chain CRF for slot tags (learned transitions, BIO-invalid moves masked); with ``lex``
@@ -270,10 +266,8 @@ def train_heads(
             for i, row in enumerate(lex):
                 for j, f in enumerate(row[:n_max]):
                     lex_ids[i, j, : len(f)] = torch.tensor(f)
-            lex_w = torch.zeros((BUCKETS + 1, n_tags), requires_grad=True)
+            lex_w = torch.zeros((BUCKETS + 1, n_tags), requires_grad=True)  # the padding row gets no gradient
             params.append(lex_w)
-            pad = torch.ones(BUCKETS + 1, 1)
-            pad[BUCKETS] = 0.0
         keep = msk[:, 0] > 0
         feats, tgt, msk = feats[keep], tgt[keep], msk[keep]
         if use_lex:
@@ -283,10 +277,9 @@ def train_heads(
         li = torch.nn.functional.cross_entropy(x @ iw + ib, y, reduction="none")
         loss = (li * w).sum() / w.sum() + l2 * (iw.pow(2).sum() + sw.pow(2).sum())
         if crf:
-            fe = torch.nn.functional.dropout(feats, dense_dropout) if dense_dropout else feats
-            em = fe @ sw + sb
+            em = feats @ sw + sb
             if use_lex:
-                em = em + (lex_w * pad)[lex_ids].sum(2)
+                em = em + torch.nn.functional.embedding(lex_ids, lex_w, padding_idx=BUCKETS).sum(2)
                 loss = loss + lex_l2 * lex_w.pow(2).sum()
             nll = crf_nll(em, tgt, msk, trans + mask_t)
             loss = loss + nll.sum() / msk.sum()

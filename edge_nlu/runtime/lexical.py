@@ -26,11 +26,7 @@ _words: dict[str, tuple[bytes, int, int, int, int, int, int, int, int, int]] = {
 _consts: dict[str, int] = {}
 
 
-def _prefix(p: str) -> int:
-    return _crc(p.encode())
-
-
-_P = {k: _prefix(k) for k in ("w=", "w-1=", "w+1=", "w-2=", "w+2=", "p3=", "s3=", "w-1:0=", "w0:1=")}
+_P = {k: _crc(k.encode()) for k in ("w=", "w-1=", "w+1=", "w-2=", "w+2=", "p3=", "s3=", "w-1:0=", "w0:1=")}
 
 
 def _word(w: str) -> tuple[bytes, int, int, int, int, int, int, int, int, int]:

@@ -305,7 +305,8 @@ class NLU:
             return ParseResult(it.text, None, None, float(1.0 - best_p), [], alts, True, it.tokens.truncated)
         words = it.tokens.words[it.word_from :]
         emb = self.base.embed(seq.ids, sk.patch_q, sk.patch_s) if sk.slot_features == "context" else None
-        tags = sk.decode(slot_features(sk.slot_features, states, seq.first, emb, seq.case), [w for w, _, _ in words])
+        lex_words = [w for w, _, _ in words] if sk.lex_w is not None else None  # only skills with lexical features
+        tags = sk.decode(slot_features(sk.slot_features, states, seq.first, emb, seq.case), lex_words)
         slots = [
             Slot(s.slot, s.value, s.start, s.end, sk.resolve(s.slot, s.value))
             for s in bio_to_spans(it.text, words, tags)
