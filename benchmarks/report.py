@@ -333,8 +333,11 @@ def plugin_lines(name: str, recs: list[dict]) -> list[str]:
         lines += [f"Not measured yet (a `benchmarks/results/{name}/*.json` with `table_markdown` fills this).", ""]
     for r in recs:
         lines += [str(r["table_markdown"]).rstrip(), ""]
-        if r.get("notes"):
-            lines += [str(r["notes"]).rstrip(), ""]
+        notes = r.get("notes")
+        if isinstance(notes, list):  # bullet lines; the table may already carry them
+            notes = "\n".join(f"- {n}" for n in notes if str(n) not in str(r["table_markdown"]))
+        if notes:
+            lines += [str(notes).rstrip(), ""]
         if r.get("command"):
             lines += [f"Produced by: `{r['command']}`", ""]
     lines += [f"<!-- /section:{name} -->", ""]
