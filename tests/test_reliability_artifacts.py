@@ -123,6 +123,19 @@ def test_base_format_version_bump(model_copy, tmp_path):
     assert ei.value.check == "format_version" and ei.value.file == str(mp)
 
 
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 7, "0.5", None, True])
+def test_bad_routing_threshold_refused(model_copy, tmp_path, bad):
+    """The manifest carries no checksum of itself: a hand-edited threshold must be refused, not used."""
+    model = model_copy()
+    mp = model / "base" / "manifest.json"
+    m = json.loads(mp.read_text())
+    m["routing"] = {"threshold": bad}
+    mp.write_text(json.dumps(m))
+    with pytest.raises(ArtifactError, match="routing threshold") as ei:
+        edge_nlu.load(model, home=tmp_path / "home")
+    assert ei.value.check == "routing" and ei.value.file == str(mp)
+
+
 # -- skills ----------------------------------------------------------------------------------------------------------
 def _members(path: Path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as z:

@@ -100,6 +100,15 @@ class Base:
         self.sep = self.tokenizer.token_to_id("[SEP]")
         self.unk = self.tokenizer.token_to_id("[UNK]")
         self.routing = self.manifest.get("routing", {})
+        # the manifest is the root of trust (no checksum covers it), so its routing threshold is range-checked:
+        # a hand-edited or damaged value must not silently route everything to out-of-scope (or nothing)
+        thr = self.routing.get("threshold", 0.5) if isinstance(self.routing, dict) else None
+        if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0.0 <= float(thr) < 1.0:
+            raise ArtifactError(
+                f"routing threshold {thr!r} is not a number in [0, 1)",
+                file=str(self.folder / "manifest.json"),
+                check="routing",
+            )
         # word -> pieces: each word is tokenized on its own (is_pretokenized), so results can be reused; voice
         # commands repeat words, and a dict lookup is ~100x cheaper than a tokenizer call
         self._pieces: dict[str, list[int]] = {}
