@@ -170,3 +170,37 @@ def test_compiled_skill_has_lexical_features(tiny_model, pizza_skill, tmp_path):
     with pytest.raises(ArtifactError) as e:
         Skill(bad, base)
     assert e.value.check == "lexical"
+
+
+def test_lexical_expert_folds_into_a_skill(tiny_model, tiny_config, tmp_path):
+    """export.lexical_expert: a lexical-only CRF, added to a built skill as a product of experts; the rewritten
+    file verifies, and decoding with it equals Viterbi over the sum of both experts' scores."""
+    import shutil
+
+    from edge_nlu.runtime.base import Base
+    from edge_nlu.runtime.lexical import BUCKETS, TEMPLATES, lexical_ids
+    from edge_nlu.runtime.skill import Skill, log_softmax, viterbi
+    from export.corpus import load_corpus
+    from export.lexical_expert import add_expert, fit_lexical_crf
+
+    model = tmp_path / "m"
+    shutil.copytree(tiny_model, model)
+    base = Base(model / "base")
+    path = sorted((model / "skills").glob("*.skill"))[0]
+    before = Skill(path, base.manifest)
+    rows = [u for u in load_corpus(tiny_config["sets"], limit_per_skill=60).train if u.skill == before.name]
+    assert rows
+    w, b, tr = fit_lexical_crf(base, rows, before.tags, steps=30)
+    assert w.shape == (BUCKETS, len(before.tags)) and np.abs(w).max() > 0
+    add_expert(path, base.manifest, (w, b, tr), 0.5)
+    after = Skill(path, base.manifest)  # verifies sums and dims
+    assert after.lexical == TEMPLATES and after.lex_w is not None
+    words = rows[0].text.split()
+    feats = np.random.default_rng(0).normal(size=(len(words), before.slot_w.shape[0])).astype(np.float32)
+    lex = np.stack([after.lex_w[f].sum(0) for f in lexical_ids(words)])  # 0.5 * w, stored as float16
+    assert np.allclose(after.lex_w, 0.5 * w, atol=1e-2)
+    poe = log_softmax(feats @ before.slot_w + before.slot_b) + lex + 0.5 * b
+    expect = [before.tags[j] for j in viterbi(poe, before.transitions + 0.5 * tr)]
+    assert after.decode(feats, words) == expect
+    with pytest.raises(ValueError, match="already has lexical"):
+        add_expert(path, base.manifest, (w, b, tr), 0.5)
