@@ -200,6 +200,18 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
     config = {"enabled": cfg["enabled"] or names, "invocations": cfg.get("invocations", {})}
     (out / "config.json").write_text(json.dumps(config, indent=1))
 
+    if cfg.get("lexical_expert"):
+        with stage("lexical_expert"):
+            from export.lexical_expert import add_expert, fit_lexical_crf
+
+            lx = cfg["lexical_expert"]  # {"weight": w, "l2": l2, "sets": [data sets whose skills get one]}
+            b = Base(base_dir, verify=False)
+            keep = {u.skill for name in lx.get("sets", list(cfg["sets"])) for u in corpus.dev_by_set.get(name, [])}
+            for lab in skills:
+                if lab.name in keep and len(lab.tags) > 1:
+                    rows = [u for u in corpus.train if u.skill == lab.name and u.intent]
+                    expert = fit_lexical_crf(b, rows, lab.tags, l2=lx.get("l2", 1e-4))
+                    add_expert(out / "skills" / f"{lab.name}.skill", manifest, expert, lx.get("weight", 0.5))
     with stage("calibration"):
         from quantize.guard import apply_calibration, calibrate
 

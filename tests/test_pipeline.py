@@ -18,7 +18,16 @@ from edge_nlu.runtime.artifacts import read_skill, verify_base
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PIZZA_TEXT = "ask pizza palace to order a large pepperoni pizza"
-STAGES = ("vocabulary", "embedding_init", "corpus", "student_training", "export_int8", "calibration", "int8_guard")
+STAGES = (
+    "vocabulary",
+    "embedding_init",
+    "corpus",
+    "student_training",
+    "export_int8",
+    "lexical_expert",
+    "calibration",
+    "int8_guard",
+)
 
 
 def test_build_produces_base_and_skills(tiny_model, tiny_config):
@@ -186,8 +195,11 @@ def test_lexical_expert_folds_into_a_skill(tiny_model, tiny_config, tmp_path):
     model = tmp_path / "m"
     shutil.copytree(tiny_model, model)
     base = Base(model / "base")
-    path = sorted((model / "skills").glob("*.skill"))[0]
+    # the build config's lexical_expert stage gave the hwu64 skills one; snips has none
+    assert Skill(model / "skills" / "alarm.skill", base.manifest).lex_w is not None
+    path = model / "skills" / "snips.skill"
     before = Skill(path, base.manifest)
+    assert before.lex_w is None
     rows = [u for u in load_corpus(tiny_config["sets"], limit_per_skill=60).train if u.skill == before.name]
     assert rows
     w, b, tr = fit_lexical_crf(base, rows, before.tags, steps=30)
