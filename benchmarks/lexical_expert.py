@@ -40,7 +40,6 @@ def neural_scores(nlu, name: str, rows: list[Utterance]) -> list[tuple]:
     sk = nlu.skill(name)
     out = []
     for u in rows:
-        r = nlu.parse(u.text, skill=name)
         it = nlu._prepare(u.text, name, None)
         words = it.tokens.words[it.word_from :]
         seq = nlu.base.sequence(it.tokens, it.word_from)
@@ -48,10 +47,11 @@ def neural_scores(nlu, name: str, rows: list[Utterance]) -> list[tuple]:
         if sk.patch and any(w.lower() in sk.patch for w, _, _ in words):
             seq = nlu.base.sequence(it.tokens, it.word_from, sk.patch)
             pq, ps = sk.patch_q, sk.patch_s
-        st, _ = nlu.base.run([seq], pq, ps)
+        st, po = nlu.base.run([seq], pq, ps)
+        intent = sk.intents[int(sk.intent_probs(po)[0][: sk.n_real].argmax())]  # what parse(skill=name) picks
         emb = nlu.base.embed(seq.ids, sk.patch_q, sk.patch_s) if sk.slot_features == "context" else None
         z = slot_features(sk.slot_features, st[0], seq.first, emb, seq.case) @ sk.slot_w + sk.slot_b
-        out.append((u, words, r.intent, log_softmax(z)))
+        out.append((u, words, intent, log_softmax(z)))
     return out
 
 

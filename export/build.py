@@ -202,7 +202,7 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
 
     if cfg.get("lexical_expert"):
         with stage("lexical_expert"):
-            from export.lexical_expert import add_expert, fit_lexical_crf
+            from export.lexical_expert import L2, WEIGHT, add_expert, fit_lexical_crf
 
             lx = cfg["lexical_expert"]  # {"weight": w, "l2": l2, "sets": [data sets whose skills get one]}
             b = Base(base_dir, verify=False)
@@ -210,8 +210,8 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
             for lab in skills:
                 if lab.name in keep and len(lab.tags) > 1:
                     rows = [u for u in corpus.train if u.skill == lab.name and u.intent]
-                    expert = fit_lexical_crf(b, rows, lab.tags, l2=lx.get("l2", 1e-4))
-                    add_expert(out / "skills" / f"{lab.name}.skill", manifest, expert, lx.get("weight", 0.5))
+                    expert = fit_lexical_crf(b, rows, lab.tags, l2=lx.get("l2", L2))
+                    add_expert(out / "skills" / f"{lab.name}.skill", manifest, expert, lx.get("weight", WEIGHT))
     with stage("calibration"):
         from quantize.guard import apply_calibration, calibrate
 

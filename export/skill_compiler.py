@@ -210,6 +210,19 @@ def _features(base, rows, labels: SkillLabels, patch_q: np.ndarray | None, patch
     return np.stack(pooled), states, tags, lex
 
 
+def lexical_tensor(lex: list[list[list[int]]], n_max: int):
+    """[rows, n_max, k_max] torch tensor of per-row, per-word lexical bucket ids, padded with ``BUCKETS`` (the
+    padding row of an embedding-bag over ``BUCKETS + 1`` rows)."""
+    import torch
+
+    k_max = max((len(f) for row in lex for f in row), default=1)
+    ids = torch.full((len(lex), n_max, k_max), BUCKETS, dtype=torch.long)
+    for i, row in enumerate(lex):
+        for j, f in enumerate(row[:n_max]):
+            ids[i, j, : len(f)] = torch.tensor(f)
+    return ids
+
+
 def train_heads(
     pooled,
     states,
@@ -261,11 +274,7 @@ def train_heads(
                 msk[i, : len(tg)] = 1
         use_lex = lex is not None
         if use_lex:
-            k_max = max((len(f) for row in lex for f in row), default=1)
-            lex_ids = torch.full((len(tags), n_max, k_max), BUCKETS, dtype=torch.long)  # BUCKETS = padding
-            for i, row in enumerate(lex):
-                for j, f in enumerate(row[:n_max]):
-                    lex_ids[i, j, : len(f)] = torch.tensor(f)
+            lex_ids = lexical_tensor(lex, n_max)
             lex_w = torch.zeros((BUCKETS + 1, n_tags), requires_grad=True)  # the padding row gets no gradient
             params.append(lex_w)
         keep = msk[:, 0] > 0

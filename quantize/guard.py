@@ -81,7 +81,7 @@ def apply_calibration(model_dir: Path, cal: dict) -> None:
     import json
     import os
 
-    from edge_nlu.runtime.artifacts import read_skill, write_skill
+    from edge_nlu.runtime.artifacts import rewrite_skill
 
     mpath = model_dir / "base" / "manifest.json"
     manifest = json.loads(mpath.read_text())
@@ -89,15 +89,14 @@ def apply_calibration(model_dir: Path, cal: dict) -> None:
     tmp = mpath.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=1))
     os.replace(tmp, mpath)
-    for path in sorted((model_dir / "skills").glob("*.skill")):
-        sm, members = read_skill(path, manifest)
+
+    def set_temperature(members: dict[str, bytes]) -> None:
         labels = json.loads(members["labels.json"])
         labels["temperature"] = cal["temperature"].get(labels["name"], labels.get("temperature", 1.0))
         members["labels.json"] = json.dumps(labels).encode()
-        meta = {k: v for k, v in sm.items() if k not in ("format", "format_version", "files")}
-        tmp = path.with_name(f".{path.name}.tmp")
-        write_skill(tmp, members, meta)
-        os.replace(tmp, path)
+
+    for path in sorted((model_dir / "skills").glob("*.skill")):
+        rewrite_skill(path, manifest, set_temperature)
 
 
 def _scores(nlu: NLU, dev) -> dict:

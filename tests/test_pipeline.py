@@ -209,7 +209,7 @@ def test_lexical_expert_folds_into_a_skill(tiny_model, tiny_config, tmp_path):
     assert after.lexical == TEMPLATES and after.lex_w is not None
     words = rows[0].text.split()
     feats = np.random.default_rng(0).normal(size=(len(words), before.slot_w.shape[0])).astype(np.float32)
-    lex = np.stack([after.lex_w[f].sum(0) for f in lexical_ids(words)])  # 0.5 * w, stored as float16
+    lex = np.stack([after.lex_w[f].astype(np.float32).sum(0) for f in lexical_ids(words)])  # 0.5 * w, float16
     assert np.allclose(after.lex_w, 0.5 * w, atol=1e-2)
     poe = log_softmax(feats @ before.slot_w + before.slot_b) + lex + 0.5 * b
     expect = [before.tags[j] for j in viterbi(poe, before.transitions + 0.5 * tr)]

@@ -126,6 +126,24 @@ def write_skill(path: Path, members: dict[str, bytes], meta: dict) -> dict:
     return manifest
 
 
+def rewrite_skill(path: Path, base_manifest: dict | None, edit) -> dict:
+    """Read and verify the skill at ``path``, let ``edit(members)`` change its members in place, and write it back
+    atomically (temp file beside it + rename) with fresh sums; name, base and dims stay. Returns the new manifest."""
+    import os
+
+    manifest, members = read_skill(path, base_manifest)
+    edit(members)
+    meta = {k: v for k, v in manifest.items() if k not in ("format", "format_version", "files")}
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        new = write_skill(tmp, members, meta)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return new
+
+
 def read_skill(path: Path, base_manifest: dict | None = None) -> tuple[dict, dict[str, bytes]]:
     """Read and verify a skill zip: manifest, members' sha256, format version and base compatibility."""
     where = str(path)

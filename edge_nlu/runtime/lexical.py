@@ -109,11 +109,11 @@ def lexical_ids(words: list[str], buckets: int = BUCKETS) -> list[list[int]]:
 
 
 def lexical_emissions(words: list[str], table: np.ndarray) -> np.ndarray:
-    """[n_words, n_tags] sum of ``table`` rows over each word's feature buckets."""
+    """[n_words, n_tags] float32 sum of ``table`` rows (any float dtype) over each word's feature buckets."""
     if not words:
         return np.zeros((0, table.shape[1]), dtype=np.float32)
     crcs, counts = _crcs(words)
     starts = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
     ids = np.array(crcs, dtype=np.int64) % table.shape[0]
-    return np.add.reduceat(table[ids], starts, axis=0)
+    return np.add.reduceat(table[ids].astype(np.float32), starts, axis=0)

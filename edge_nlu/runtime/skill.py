@@ -103,7 +103,8 @@ class Skill:
             self.patch_s = arrays["patch_s"].astype(np.float32)
             words = patch["words"]
             self.lexical: str | None = labels.get("lexical")
-            self.lex_w = arrays["lex_w"].astype(np.float32) if "lex_w" in arrays else None
+            # kept as stored (float16): only the rows a parse gathers are widened, which halves resident memory
+            self.lex_w = arrays["lex_w"] if "lex_w" in arrays else None
         except (KeyError, TypeError, ValueError) as e:
             raise ArtifactError(f"missing or bad field {e}", file=where, check="members") from None
         dims = self.manifest.get("dims", {})
@@ -117,7 +118,10 @@ class Skill:
             and self.patch_s.shape == (len(words),)
             and self.intents[-1:] == [NONE]
             and self.slot_features in ("states", "context")
-            and (self.lex_w is None or (self.lex_w.ndim == 2 and self.lex_w.shape[1] == len(self.tags)))
+            and (
+                self.lex_w is None
+                or (self.lex_w.dtype.kind == "f" and self.lex_w.ndim == 2 and self.lex_w.shape[1] == len(self.tags))
+            )
         )
         if not ok:
             raise ArtifactError("weights do not match the label maps or dimensions", file=where, check="dims")
