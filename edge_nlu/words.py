@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the data model imports this module's users; keep words.py import-light
@@ -84,6 +85,7 @@ def bio_to_spans(text: str, words: Sequence[tuple[str, int, int]], tags: Sequenc
 N_SHAPES = 7  # 0 special, 1 lower, 2 Title, 3 UPPER, 4 mixed case, 5 has a digit, 6 punctuation/other
 
 
+@lru_cache(maxsize=65536)  # called for every word of every parse; words repeat, and the checks cost ~5 µs a word
 def word_shape(word: str) -> int:
     """Casing/shape class of a word: the tokenizer is uncased, so this is the model's only casing signal."""
     if any(c.isdigit() for c in word):

@@ -55,7 +55,9 @@ class Base:
             ) from None
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-        self.emb = self._load_npy("embeddings.npy", np.int8, mmap=True)
+        # memory-mapped (pages shared between processes, read on demand); viewed as a plain ndarray because
+        # np.memmap's Python-level __getitem__ costs more than the gather itself
+        self.emb = self._load_npy("embeddings.npy", np.int8, mmap=True).view(np.ndarray)
         self.scales = self._load_npy("scales.npy", np.float32)
         self.negatives = self._load_npy("negatives.npy", np.float16)
         vocab, dim = self.emb.shape if self.emb.ndim == 2 else (0, 0)
@@ -176,8 +178,11 @@ class Base:
 
     def run(self, seqs: list[Sequence], patch_q: np.ndarray | None = None, patch_s: np.ndarray | None = None):
         """Encode equal-length sequences in one call: states [B, T, 2H], pooled [B, 4H]."""
-        ids = np.stack([q.ids for q in seqs])
-        case = np.stack([q.case for q in seqs])
+        if len(seqs) == 1:  # the parse path: a view, no copy
+            ids, case = seqs[0].ids[None], seqs[0].case[None]
+        else:
+            ids = np.stack([q.ids for q in seqs])
+            case = np.stack([q.case for q in seqs])
         return self.encode(self.embed(ids, patch_q, patch_s), case)
 
     def embed(self, ids: np.ndarray, patch_q: np.ndarray | None = None, patch_s: np.ndarray | None = None):

@@ -271,13 +271,18 @@ class NLU:
             return r
 
     def _finish(self, it: _Item, seq, states: np.ndarray, pooled: np.ndarray, n_best: int) -> ParseResult:
-        router = self._router(it.candidates)
-        cols, best = router.probs(pooled)
-        order = np.argsort(-best, kind="stable")
         # (in-skill probability, skill, that skill's probabilities incl. NONE), best first
-        scored = [(float(best[k]), router.names[k], cols[router.starts[k] : router.stops[k]]) for k in order]
+        if len(it.candidates) == 1:  # skill given: its own head (the stacked router costs ~4x more for one skill)
+            sk = self.skill(it.candidates[0])
+            pr = sk.intent_probs(pooled[None])[0]
+            scored = [(float(pr[: sk.n_real].max()), it.candidates[0], pr)]
+        else:
+            router = self._router(it.candidates)
+            cols, best = router.probs(pooled)
+            order = np.argsort(-best, kind="stable")
+            scored = [(float(best[k]), router.names[k], cols[router.starts[k] : router.stops[k]]) for k in order]
+            sk = self.skill(scored[0][1])
         best_p, best_name, _ = scored[0]
-        sk = self.skill(best_name)
         forced = it.skill is not None
         oos = not forced and best_p < self.threshold
         probs = scored[0][2]

@@ -71,6 +71,7 @@ MAX_TEXT_LENGTH = 200
 
 _FUZZY_INDEX_MIN = 5000
 _FUZZY_MAX_CANDIDATES = 300
+_MEMO_MAX = 4096  # resolved texts remembered per catalog (cleared when full: bounded memory, no LRU upkeep)
 
 # --------------------------------------------------------------------------------------------------------------------
 # Catalog resolution
@@ -108,6 +109,11 @@ def _singular(word: str) -> str:
 
 def _loose_key(normalized: str) -> str:
     """Article- and plural-insensitive key of an already normalised text; inner punctuation is dropped too."""
+    if normalized.replace(" ", "").isalnum():  # the common case: nothing to drop (letters and digits are never P*)
+        words = normalized.split()
+        while len(words) > 1 and words[0] in _ARTICLES:
+            words = words[1:]
+        return " ".join(_singular(w) for w in words)
     chars = []
     for ch in normalized:
         if ch in "'\u2019`":
@@ -175,6 +181,8 @@ class CatalogResolver:
         self._fuzzy_keys = [k for k in self._fuzzy_keys if len(k) >= self.min_fuzzy_length]
         self._trigram_index: dict[str, list[int]] | None = None
         self._char_table = None  # (char -> row, [chars, keys] counts, key lengths): built on the first fuzzy lookup
+        # text -> entry index (None: no match): slot values repeat, and a fuzzy miss costs up to milliseconds
+        self._memo: dict[str, int | None] = {}
         if self.fuzzy and len(self._fuzzy_keys) > _FUZZY_INDEX_MIN:
             index: dict[str, list[int]] = {}
             for ki, key in enumerate(self._fuzzy_keys):
@@ -237,10 +245,15 @@ class CatalogResolver:
     # -- resolution ---------------------------------------------------------------------------------------------------
     def resolve(self, text: str) -> dict | None:
         """``{"value": canonical, "id": id_or_None}`` of the entry ``text`` names, or None."""
-        try:
-            idx = self._match(text)
-        except Exception:  # resolution must never take the runtime down
-            return None
+        idx = self._memo.get(text, -1) if isinstance(text, str) else None
+        if idx == -1:
+            try:
+                idx = self._match(text)
+            except Exception:  # resolution must never take the runtime down
+                return None
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[text] = idx
         if idx is None:
             return None
         sv = self._entries[idx]
