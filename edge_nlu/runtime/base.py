@@ -59,7 +59,8 @@ class Base:
         # np.memmap's Python-level __getitem__ costs more than the gather itself
         self.emb = self._load_npy("embeddings.npy", np.int8, mmap=True).view(np.ndarray)
         self.scales = self._load_npy("scales.npy", np.float32)
-        self.negatives = self._load_npy("negatives.npy", np.float16)
+        # pooled vectors for compiling new skills' NONE class: memory-mapped, so parsing never makes them resident
+        self.negatives = self._load_npy("negatives.npy", np.float16, mmap=True)
         vocab, dim = self.emb.shape if self.emb.ndim == 2 else (0, 0)
         if self.emb.ndim != 2 or (vocab, dim) != (self.manifest["vocab_size"], self.dims["emb"]):
             raise ArtifactError(
