@@ -212,6 +212,19 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
                     rows = [u for u in corpus.train if u.skill == lab.name and u.intent]
                     expert = fit_lexical_crf(b, rows, lab.tags, l2=lx.get("l2", L2))
                     add_expert(out / "skills" / f"{lab.name}.skill", manifest, expert, lx.get("weight", WEIGHT))
+    if cfg.get("intent_expert"):
+        with stage("intent_expert"):
+            from export.lexical_expert import INTENT_WEIGHT, add_intent_expert, fit_intent_expert, intent_negatives
+
+            ix = cfg["intent_expert"]  # {"weight": w, "sets": [data sets whose skills get one]}
+            b = Base(base_dir, verify=False)
+            keep = {u.skill for name in ix.get("sets", list(cfg["sets"])) for u in corpus.dev_by_set.get(name, [])}
+            for lab in skills:
+                if lab.name in keep:
+                    rows = [u for u in corpus.train if u.skill == lab.name and u.intent]
+                    expert = fit_intent_expert(b, rows, intent_negatives(corpus, lab.name), lab.intents)
+                    path = out / "skills" / f"{lab.name}.skill"
+                    add_intent_expert(path, manifest, expert, ix.get("weight", INTENT_WEIGHT))
     with stage("calibration"):
         from quantize.guard import apply_calibration, calibrate
 

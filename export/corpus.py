@@ -32,6 +32,7 @@ class Corpus:
     train: list[Utterance] = field(default_factory=list)
     dev: list[Utterance] = field(default_factory=list)
     dev_by_set: dict[str, list[Utterance]] = field(default_factory=dict)  # routing is calibrated per data set
+    train_by_set: dict[str, list[Utterance]] = field(default_factory=dict)
 
     def skills(self) -> list[str]:
         return sorted({u.skill for u in self.train if u.skill})
@@ -64,8 +65,7 @@ def load_corpus(
                     rng.shuffle(v)
                     rows.extend(v[:limit_per_skill])
             getattr(corpus, split).extend(rows)
-            if split == "dev":
-                corpus.dev_by_set[name] = rows
+            getattr(corpus, f"{split}_by_set")[name] = rows
         log.info("corpus: %s loaded", name)
     return corpus
 

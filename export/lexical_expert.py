@@ -1,6 +1,7 @@
-"""Add a lexical CRF expert to the skills of a built model.
+"""Add lexical experts to the skills of a built model: a CRF for slots, a logistic regression for intents.
 
-``python -m export.lexical_expert --model DIR --config export/configs/default.json [--skills a,b] [--weight 0.5]``
+``python -m export.lexical_expert --model DIR --config export/configs/default.json [--kind slots|intents]
+[--skills a,b] [--weight W]``
 
 A MaxEnt-CRF over hashed lexical features (``edge_nlu.runtime.lexical``: words, neighbours, bigrams, affixes,
 casing patterns) is trained on each skill's training rows alone and combined with the skill's neural CRF as a
@@ -9,6 +10,14 @@ The runtime needs nothing new: a skill with ``lex_w`` adds its lexical emissions
 softmax shifts every tag of a word by the same amount, so Viterbi decodes exactly the product of both CRFs.
 Errors of the two experts differ (the neural one generalises over meanings, the lexical one memorises carrier
 phrases), which is why the product beats either alone.
+
+The intent expert is the same idea for intents: a multinomial logistic regression on the utterance's binary bag of
+word unigrams and bigrams (hashed, L2-normalised; ``edge_nlu.runtime.lexical.intent_ids``), trained on the skill's
+rows (their intents) and the other skills' rows of its data set (NONE), whose scores, scaled by ``weight``, are added
+to the skill's calibrated intent logits at parse time (stored int8 with a scale per intent). It sharpens both the
+intent within a skill and routing between skills, where carrier words ("wake me", "what's on my calendar") are
+strong evidence. Re-run the calibration afterwards (``python -m export.build --recalibrate``): it fits the
+temperatures and the routing threshold with the expert's scores included.
 
 Only skill files change (weights, labels, manifest), atomically one by one; the base and its id stay as they are.
 """
@@ -27,7 +36,7 @@ import numpy as np
 
 from edge_nlu.definitions.model import Utterance
 from edge_nlu.runtime.artifacts import npz_bytes, read_skill, rewrite_skill
-from edge_nlu.runtime.lexical import BUCKETS, TEMPLATES, lexical_ids
+from edge_nlu.runtime.lexical import BUCKETS, INTENT_TEMPLATES, TEMPLATES, intent_ids, lexical_ids
 from edge_nlu.words import spans_to_bio
 
 log = logging.getLogger("export.lexical_expert")
@@ -35,6 +44,8 @@ log = logging.getLogger("export.lexical_expert")
 WEIGHT = 0.5  # chosen on HWU64 dev (python -m benchmarks.lexical_expert)
 L2 = 1e-4
 STEPS = 150
+INTENT_WEIGHT = 0.5  # chosen on dev (python -m benchmarks.intent_expert)
+INTENT_C = 10.0  # inverse L2 strength per row, as scikit-learn's LogisticRegression(C=...)
 
 
 def fit_lexical_crf(
@@ -101,6 +112,80 @@ def add_expert(path: Path, base_manifest: dict, expert: tuple, weight: float = W
     return rewrite_skill(path, base_manifest, fold)
 
 
+def intent_negatives(corpus, skill: str) -> list[Utterance]:
+    """The rows a skill's intent expert learns NONE from: the other rows of its data set (other skills' and
+    out-of-scope rows), or, for a data set of one skill without out-of-scope rows, every other row of the corpus."""
+    for rows in corpus.train_by_set.values():
+        if any(u.skill == skill for u in rows):
+            own_set = [u for u in rows if u.skill != skill]
+            if own_set:
+                return own_set
+    return [u for u in corpus.train if u.skill != skill]
+
+
+def fit_intent_expert(
+    base, rows: list[Utterance], negatives: list[Utterance], intents: list[str], c: float = INTENT_C, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(weights [BUCKETS, K], bias [K]) of a logistic regression from n-gram buckets to ``intents`` (last: NONE);
+    ``rows`` are labelled with their intents, ``negatives`` with NONE."""
+    import torch
+
+    torch.manual_seed(seed)
+    k = len(intents)
+    index = {name: i for i, name in enumerate(intents)}
+    data = [(u, index.get(u.intent, k - 1)) for u in rows] + [(u, k - 1) for u in negatives]
+    flat, offsets, weights, target = [], [], [], []
+    for u, y in data:
+        ids = intent_ids([w for w, _, _ in base.tokenize(u.text).words])
+        offsets.append(len(flat))
+        flat += ids
+        weights += [1.0 / np.sqrt(len(ids))] * len(ids) if ids else []
+        target.append(y)
+    if not data:
+        return np.zeros((BUCKETS, k), np.float32), np.zeros(k, np.float32)
+    flat_t, off_t = torch.tensor(flat, dtype=torch.long), torch.tensor(offsets, dtype=torch.long)
+    wts_t, y_t = torch.tensor(weights, dtype=torch.float32), torch.tensor(target)
+    w = torch.zeros((BUCKETS, k), requires_grad=True)
+    b = torch.zeros(k, requires_grad=True)
+    l2 = 1.0 / (2.0 * c * len(data))  # mean loss + l2 |w|^2 == scikit-learn's C-weighted sum, divided by n
+    opt = torch.optim.LBFGS([w, b], lr=1.0, max_iter=200, history_size=20, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        z = torch.nn.functional.embedding_bag(flat_t, w, off_t, mode="sum", per_sample_weights=wts_t) + b
+        loss = torch.nn.functional.cross_entropy(z, y_t) + l2 * w.pow(2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return w.detach().numpy(), b.detach().numpy()
+
+
+def add_intent_expert(path: Path, base_manifest: dict, expert: tuple, weight: float = INTENT_WEIGHT) -> dict:
+    """Rewrite the skill file at ``path`` with the intent expert (scaled by ``weight``, int8 with a scale per
+    intent; replaces an earlier one); returns its manifest."""
+    w, b = expert
+    w = weight * np.asarray(w, np.float32)
+    scale = np.maximum(np.abs(w).max(0), 1e-12) / 127.0
+    q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+
+    def fold(members: dict[str, bytes]) -> None:
+        labels = json.loads(members["labels.json"])
+        npz = np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False)
+        arrays = {k: npz[k] for k in npz.files}
+        if q.shape != (BUCKETS, len(labels["intents"])):
+            raise ValueError(f"{path}: intent expert shape {q.shape} does not match {len(labels['intents'])} intents")
+        arrays["intent_lex_w"] = q
+        arrays["intent_lex_s"] = scale.astype(np.float32)
+        arrays["intent_lex_b"] = (weight * np.asarray(b, np.float32)).astype(np.float32)
+        labels["intent_lexical"] = INTENT_TEMPLATES
+        labels["intent_expert"] = {"weight": weight}
+        members["labels.json"] = json.dumps(labels).encode()
+        members["weights.npz"] = npz_bytes(arrays)
+
+    return rewrite_skill(path, base_manifest, fold)
+
+
 def main(argv: list[str] | None = None) -> int:
     from edge_nlu.runtime.base import Base
     from export.corpus import load_corpus
@@ -109,8 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", required=True, help="a built model folder (base/ and skills/)")
     ap.add_argument("--config", required=True, help="the build config whose data sets trained the model")
     ap.add_argument("--skills", help="comma-separated skills (default: every skill of the model)")
-    ap.add_argument("--weight", type=float, default=WEIGHT, help="scale of the lexical expert's scores")
-    ap.add_argument("--l2", type=float, default=L2)
+    ap.add_argument("--kind", choices=("slots", "intents"), default="slots", help="which expert to add")
+    ap.add_argument("--weight", type=float, help=f"scale of the expert's scores (default {WEIGHT} / {INTENT_WEIGHT})")
+    ap.add_argument("--l2", type=float, default=L2, help="L2 strength of the slot CRF")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -127,11 +213,14 @@ def main(argv: list[str] | None = None) -> int:
         sm, members = read_skill(p, base.manifest)
         labels = json.loads(members["labels.json"])
         rows = [u for u in corpus.train if u.skill == labels["name"] and u.intent]
-        expert = fit_lexical_crf(base, rows, labels["tags"], l2=args.l2)
-        add_expert(p, base.manifest, expert, args.weight)
-        log.info(
-            "%s: lexical expert from %d rows, %d tags, %.1f s", p.stem, len(rows), len(labels["tags"]), time.time() - t0
-        )
+        if args.kind == "intents":
+            neg = intent_negatives(corpus, labels["name"])
+            expert = fit_intent_expert(base, rows, neg, labels["intents"])
+            add_intent_expert(p, base.manifest, expert, INTENT_WEIGHT if args.weight is None else args.weight)
+        else:
+            expert = fit_lexical_crf(base, rows, labels["tags"], l2=args.l2)
+            add_expert(p, base.manifest, expert, WEIGHT if args.weight is None else args.weight)
+        log.info("%s: lexical %s expert from %d rows, %.1f s", p.stem, args.kind, len(rows), time.time() - t0)
     return 0
 
 

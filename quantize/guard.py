@@ -13,6 +13,7 @@ import numpy as np
 import onnxruntime as ort
 
 from edge_nlu.metrics import evaluate
+from edge_nlu.runtime.lexical import intent_ids
 from edge_nlu.runtime.nlu import NLU
 from edge_nlu.runtime.skill import log_softmax
 
@@ -35,6 +36,7 @@ def calibrate(model_dir: Path, dev_by_set: dict[str, list], oos_recall: float = 
     rows = [u for v in sets.values() for u in v]
     group = np.concatenate([np.full(len(v), i) for i, v in enumerate(sets.values())]) if rows else np.zeros(0)
     pooled = _pooled(nlu, [u.text for u in rows])
+    ids = [intent_ids([w for w, _, _ in nlu.base.tokenize(u.text).words]) for u in rows]
     temps: dict[str, float] = {}
     grid = np.exp(np.linspace(np.log(0.3), np.log(4.0), 40))
     scores = np.full((len(rows), len(nlu.skills)), -1.0)
@@ -42,14 +44,16 @@ def calibrate(model_dir: Path, dev_by_set: dict[str, list], oos_recall: float = 
     for k, name in enumerate(nlu.skills):
         sk = nlu.skill(name)
         z = pooled @ sk.intent_w + sk.intent_b
+        # the lexical intent expert's scores are added after the temperature, as the runtime does
+        lex = np.stack([sk.intent_lexical_scores(i) for i in ids]) if sk.intent_lex_w is not None and ids else 0.0
         none = len(sk.intents) - 1
         target = np.array(
             [sk.intents.index(u.intent) if u.skill == name and u.intent in sk.intents else none for u in rows]
         )
-        nll = [-log_softmax(z / t)[np.arange(len(rows)), target].mean() for t in grid]
+        nll = [-log_softmax(z / t + lex)[np.arange(len(rows)), target].mean() for t in grid]
         t = float(grid[int(np.argmin(nll))])
         temps[name] = round(t, 4)
-        p = np.exp(log_softmax(z / t))[:, : sk.n_real]
+        p = np.exp(log_softmax(z / t + lex))[:, : sk.n_real]
         in_set = np.array([name in {u.skill for u in v} for v in sets.values()])[group.astype(int)]
         scores[:, k] = np.where(in_set, p.max(1), -1.0)
         correct[:, k] = [u.skill == name and sk.intents[int(j)] == u.intent for u, j in zip(rows, p.argmax(1))]

@@ -25,6 +25,7 @@ STAGES = (
     "student_training",
     "export_int8",
     "lexical_expert",
+    "intent_expert",
     "calibration",
     "int8_guard",
 )
@@ -216,3 +217,98 @@ def test_lexical_expert_folds_into_a_skill(tiny_model, tiny_config, tmp_path):
     assert after.decode(feats, words) == expect
     with pytest.raises(ValueError, match="already has lexical"):
         add_expert(path, base.manifest, (w, b, tr), 0.5)
+
+
+def test_intent_ids_are_a_bag_of_ngrams():
+    from edge_nlu.runtime.lexical import BUCKETS, intent_ids
+
+    assert intent_ids([]) == []
+    ids = intent_ids(["Wake", "me", "up"])
+    assert ids == sorted(set(ids)) and all(0 <= i < BUCKETS for i in ids)
+    assert ids == intent_ids(["wake", "ME", "up"])  # lower-cased
+    assert 4 <= len(ids) <= 7  # 3 unigrams + 4 bigrams (<s> wake, wake me, me up, up </s>), minus collisions
+    assert intent_ids(["up", "me", "wake"]) != ids  # bigrams keep word order
+    assert set(intent_ids(["wake"])) <= set(intent_ids(["wake", "wake"]))  # binary: a repeat adds only bigrams
+
+
+def test_intent_expert_scores_every_path_the_same(tiny_model, tiny_config, home):
+    """The build's intent_expert stage: skills of its sets carry an int8 n-gram table; parse(skill=...), routing
+    and the calibration all add the same lexical scores to the neural logits."""
+    from edge_nlu.runtime.lexical import intent_ids
+    from edge_nlu.runtime.skill import log_softmax
+
+    nlu = edge_nlu.load(tiny_model, home=home)
+    alarm, snips = nlu.skill("alarm"), nlu.skill("snips")
+    assert snips.intent_lex_w is None  # not in the stage's sets
+    assert alarm.intent_lex_w.dtype == np.int8 and alarm.intent_lex_w.shape[1] == len(alarm.intents)
+    assert np.abs(alarm.intent_lex_w).max() == 127  # per-intent scale: the largest weight uses the full range
+    text = "wake me up at seven tomorrow"
+    tok = nlu.base.tokenize(text)
+    _, pooled = nlu.base.run([nlu.base.sequence(tok)])
+    ids = intent_ids([w for w, _, _ in tok.words])
+    lex = (
+        alarm.intent_lex_w[ids].astype(np.float32).sum(0) * alarm.intent_lex_s / np.sqrt(len(ids)) + alarm.intent_lex_b
+    )
+    z = (pooled[0] @ alarm.intent_w + alarm.intent_b) / alarm.temperature + lex
+    expect = np.exp(log_softmax(z))
+    assert np.allclose(alarm.intent_probs(pooled, ids)[0], expect, atol=1e-5)
+    assert not np.allclose(alarm.intent_probs(pooled)[0], expect, atol=1e-3)  # the expert changes the scores
+    real = expect[: alarm.n_real] / expect[: alarm.n_real].sum()
+    r = nlu.parse(text, skill="alarm")
+    assert r.intent == alarm.intents[int(real.argmax())] and abs(r.confidence - real.max()) < 1e-4
+    # routed among skills with and without experts: each skill's columns are its own intent_probs
+    names = ["alarm", "snips", "weather", "utility"]
+    router = nlu._router(names)
+    cols, best = router.probs(pooled[0], ids)
+    for k, name in enumerate(names):
+        sk = nlu.skill(name)
+        own = sk.intent_probs(pooled, ids if sk.intent_lex_w is not None else None)[0]
+        assert np.allclose(cols[router.starts[k] : router.stops[k]], own, atol=1e-5)
+
+
+def test_intent_expert_learns_and_is_checked(tiny_model, tiny_config, tmp_path):
+    import shutil
+
+    from edge_nlu.errors import ArtifactError
+    from edge_nlu.runtime.artifacts import write_skill
+    from edge_nlu.runtime.base import Base
+    from edge_nlu.runtime.lexical import BUCKETS, INTENT_TEMPLATES, intent_ids
+    from edge_nlu.runtime.skill import Skill
+    from export.corpus import load_corpus
+    from export.lexical_expert import add_intent_expert, fit_intent_expert, intent_negatives
+
+    model = tmp_path / "m"
+    shutil.copytree(tiny_model, model)
+    base = Base(model / "base")
+    corpus = load_corpus(tiny_config["sets"], limit_per_skill=60)
+    path = model / "skills" / "snips.skill"
+    sk = Skill(path, base.manifest)
+    rows = [u for u in corpus.train if u.skill == "snips" and u.intent]
+    neg = intent_negatives(corpus, "snips")
+    assert neg and all(u.skill != "snips" for u in neg)  # a one-skill set learns NONE from the other sets
+    assert {u.skill for u in intent_negatives(corpus, "alarm")} <= {"weather", None}  # else its own set's rows
+    w, b = fit_intent_expert(base, rows, neg, sk.intents)
+    assert w.shape == (BUCKETS, len(sk.intents))
+    # the lexical model alone fits its training rows (a bag of n-grams separates them)
+    hits = [
+        int((w[i].sum(0) / np.sqrt(len(i)) + b).argmax()) == sk.intents.index(u.intent)
+        for u, i in ((u, intent_ids([x for x, _, _ in base.tokenize(u.text).words])) for u in rows)
+    ]
+    assert np.mean(hits) > 0.9
+    add_intent_expert(path, base.manifest, (w, b), 0.5)
+    after = Skill(path, base.manifest)  # verifies sums and dims
+    assert after.intent_lexical == INTENT_TEMPLATES
+    deq = after.intent_lex_w.astype(np.float32) * after.intent_lex_s
+    assert np.allclose(deq, 0.5 * w, atol=0.5 * np.abs(w).max() / 127 + 1e-6)
+    # a skill whose intent templates differ from this runtime's is refused; so is a table of the wrong shape
+    manifest, members = read_skill(path, base.manifest)
+    meta = {k: v for k, v in manifest.items() if k not in ("format", "format_version", "files")}
+    labels = json.loads(members["labels.json"])
+    labels["intent_lexical"] = "w"
+    bad = tmp_path / "bad.skill"
+    write_skill(bad, {**members, "labels.json": json.dumps(labels).encode()}, meta)
+    with pytest.raises(ArtifactError) as e:
+        Skill(bad, base.manifest)
+    assert e.value.check == "lexical"
+    with pytest.raises(ValueError, match="does not match"):
+        add_intent_expert(path, base.manifest, (w[:, :2], b[:2]), 0.5)

@@ -1,4 +1,4 @@
-"""Hashed lexical slot features for skills compiled on a frozen base.
+"""Hashed lexical features: per-word slot features, and per-utterance intent features.
 
 The frozen shared encoder knows what words mean, but a skill trained from a few dozen utterances also needs the
 exact local patterns its data repeats ("the album ⟨title⟩", "for ⟨n⟩ people", a title running to the end of the
@@ -117,3 +117,26 @@ def lexical_emissions(words: list[str], table: np.ndarray) -> np.ndarray:
     np.cumsum(counts[:-1], out=starts[1:])
     ids = np.array(crcs, dtype=np.int64) % table.shape[0]
     return np.add.reduceat(table[ids].astype(np.float32), starts, axis=0)
+
+
+# intent features: the utterance's distinct word unigrams and bigrams (<s>/</s> at the ends), lower-cased
+INTENT_TEMPLATES = "w,w-1:0"
+
+
+def intent_ids(words: list[str], buckets: int = BUCKETS) -> list[int]:
+    """Distinct bucket ids of an utterance's unigrams and bigrams (a binary bag of n-grams, as the expert was
+    trained on); empty for no words."""
+    if not words:
+        return []
+    pad = [_word("<s>"), *(_word(w.lower()) for w in words), _word("</s>")]
+    crcs = {e[1] for e in pad[1:-1]}  # w=<word>
+    crcs.update(_crc(cur[0], prev[8]) for prev, cur in zip(pad, pad[1:]))  # w-1:0=<prev>|<word>
+    return sorted({c % buckets for c in crcs})
+
+
+def intent_emissions(ids: list[int], table: np.ndarray, scale: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """An utterance's lexical intent scores: its L2-normalised binary n-gram vector times the (int8, per-column
+    ``scale``) weight ``table``, plus ``bias``."""
+    if not ids:
+        return bias.astype(np.float32)
+    return table[ids].sum(0, dtype=np.int32) * (scale / np.sqrt(len(ids))) + bias

@@ -15,6 +15,7 @@ from edge_nlu.errors import EdgeNLUError, InputError, UnknownSkillError
 from edge_nlu.result import Alternative, ParseResult, Slot
 from edge_nlu.runtime.artifacts import read_json_file, read_skill
 from edge_nlu.runtime.base import Base, Tokens
+from edge_nlu.runtime.lexical import intent_emissions, intent_ids
 from edge_nlu.runtime.skill import Skill, slot_features
 from edge_nlu.runtime.store import SkillStore, check_name, user_home
 from edge_nlu.words import bio_to_spans
@@ -46,10 +47,27 @@ class _Router:
         self.stops = self.starts + np.asarray(sizes)
         self.is_none = np.zeros(len(self.b), dtype=bool)
         self.is_none[self.stops - 1] = True
+        # lexical intent experts, stacked the same way (zero columns for skills without one)
+        self.lex_w = self.lex_s = self.lex_b = None
+        if any(sk.intent_lex_w is not None for sk in skills):
+            rows = next(sk.intent_lex_w.shape[0] for sk in skills if sk.intent_lex_w is not None)
 
-    def probs(self, pooled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-column probabilities (softmax within each skill) and each skill's best in-skill probability."""
+            def part(sk: Skill, attr: str, shape: tuple, dtype) -> np.ndarray:
+                a = getattr(sk, attr)
+                return a if a is not None and a.shape == shape else np.zeros(shape, dtype)
+
+            self.lex_w = np.concatenate(
+                [part(sk, "intent_lex_w", (rows, len(sk.intents)), np.int8) for sk in skills], axis=1
+            )
+            self.lex_s = np.concatenate([part(sk, "intent_lex_s", (len(sk.intents),), np.float32) for sk in skills])
+            self.lex_b = np.concatenate([part(sk, "intent_lex_b", (len(sk.intents),), np.float32) for sk in skills])
+
+    def probs(self, pooled: np.ndarray, ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-column probabilities (softmax within each skill) and each skill's best in-skill probability;
+        ``ids``: the utterance's intent n-gram buckets, for the skills' lexical intent experts."""
         z = (pooled @ self.w + self.b) * self.inv_t
+        if ids is not None and self.lex_w is not None:
+            z = z + intent_emissions(ids, self.lex_w, self.lex_s, self.lex_b)
         z = z - np.repeat(np.maximum.reduceat(z, self.starts), self.stops - self.starts)
         e = np.exp(z)
         p = e / np.repeat(np.add.reduceat(e, self.starts), self.stops - self.starts)
@@ -272,13 +290,16 @@ class NLU:
 
     def _finish(self, it: _Item, seq, states: np.ndarray, pooled: np.ndarray, n_best: int) -> ParseResult:
         # (in-skill probability, skill, that skill's probabilities incl. NONE), best first
+        said = [w for w, _, _ in it.tokens.words[it.word_from :]]
         if len(it.candidates) == 1:  # skill given: its own head (the stacked router costs ~4x more for one skill)
             sk = self.skill(it.candidates[0])
-            pr = sk.intent_probs(pooled[None])[0]
+            ids = intent_ids(said) if sk.intent_lex_w is not None else None
+            pr = sk.intent_probs(pooled[None], ids)[0]
             scored = [(float(pr[: sk.n_real].max()), it.candidates[0], pr)]
         else:
             router = self._router(it.candidates)
-            cols, best = router.probs(pooled)
+            ids = intent_ids(said) if router.lex_w is not None else None
+            cols, best = router.probs(pooled, ids)
             order = np.argsort(-best, kind="stable")
             scored = [(float(best[k]), router.names[k], cols[router.starts[k] : router.stops[k]]) for k in order]
             sk = self.skill(scored[0][1])
@@ -291,7 +312,7 @@ class NLU:
             seq = self.base.sequence(it.tokens, it.word_from, sk.patch)
             st, po = self.base.run([seq], sk.patch_q, sk.patch_s)
             states, pooled = st[0], po[0]
-            probs = sk.intent_probs(pooled[None])[0]
+            probs = sk.intent_probs(pooled[None], ids if ids is not None else intent_ids(said))[0]
         real = probs[: sk.n_real]
         if forced:
             real = real / max(real.sum(), 1e-9)
@@ -310,7 +331,7 @@ class NLU:
             return ParseResult(it.text, None, None, float(1.0 - best_p), [], alts, True, it.tokens.truncated)
         words = it.tokens.words[it.word_from :]
         emb = self.base.embed(seq.ids, sk.patch_q, sk.patch_s) if sk.slot_features == "context" else None
-        lex_words = [w for w, _, _ in words] if sk.lex_w is not None else None  # only skills with lexical features
+        lex_words = said if sk.lex_w is not None else None  # only skills with lexical slot features
         tags = sk.decode(slot_features(sk.slot_features, states, seq.first, emb, seq.case), lex_words)
         slots = [
             Slot(s.slot, s.value, s.start, s.end, sk.resolve(s.slot, s.value))

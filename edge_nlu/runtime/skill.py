@@ -10,7 +10,7 @@ import numpy as np
 
 from edge_nlu.errors import ArtifactError
 from edge_nlu.runtime.artifacts import read_skill
-from edge_nlu.runtime.lexical import TEMPLATES, lexical_emissions
+from edge_nlu.runtime.lexical import INTENT_TEMPLATES, TEMPLATES, intent_emissions, lexical_emissions
 from edge_nlu.words import N_SHAPES
 
 NONE = "__none__"
@@ -111,6 +111,11 @@ class Skill:
             self.lexical: str | None = labels.get("lexical")
             # kept as stored (float16): only the rows a parse gathers are widened, which halves resident memory
             self.lex_w = arrays["lex_w"] if "lex_w" in arrays else None
+            # lexical intent expert (optional): int8 n-gram weights, their per-intent scale, and a bias
+            self.intent_lexical: str | None = labels.get("intent_lexical")
+            self.intent_lex_w = arrays.get("intent_lex_w")
+            self.intent_lex_s = arrays["intent_lex_s"].astype(np.float32) if "intent_lex_s" in arrays else None
+            self.intent_lex_b = arrays["intent_lex_b"].astype(np.float32) if "intent_lex_b" in arrays else None
         except (KeyError, TypeError, ValueError) as e:
             raise ArtifactError(f"missing or bad field {e}", file=where, check="members") from None
         dims = self.manifest.get("dims", {})
@@ -129,8 +134,27 @@ class Skill:
                 or (self.lex_w.dtype.kind == "f" and self.lex_w.ndim == 2 and self.lex_w.shape[1] == len(self.tags))
             )
         )
+        n_int = len(self.intents)
+        has = [a is not None for a in (self.intent_lex_w, self.intent_lex_s, self.intent_lex_b)]
+        ok = ok and (
+            not any(has)
+            or (
+                all(has)
+                and self.intent_lex_w.dtype == np.int8
+                and self.intent_lex_w.ndim == 2
+                and self.intent_lex_w.shape[1] == n_int
+                and self.intent_lex_s.shape == (n_int,)
+                and self.intent_lex_b.shape == (n_int,)
+            )
+        )
         if not ok:
             raise ArtifactError("weights do not match the label maps or dimensions", file=where, check="dims")
+        if self.intent_lex_w is not None and self.intent_lexical != INTENT_TEMPLATES:
+            raise ArtifactError(
+                f"intent feature templates {self.intent_lexical!r}, this runtime computes {INTENT_TEMPLATES!r}",
+                file=where,
+                check="lexical",
+            )
         if self.lex_w is not None and self.lexical != TEMPLATES:
             raise ArtifactError(
                 f"lexical feature templates {self.lexical!r}, this runtime computes {TEMPLATES!r}",
@@ -150,10 +174,20 @@ class Skill:
         self._catalog: dict | None = None
 
     # -- heads -----------------------------------------------------------------------------------------------
-    def intent_probs(self, pooled: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities over this skill's intents + NONE (last), for [B, 4H] pooled vectors."""
+    def intent_probs(self, pooled: np.ndarray, ids: list[int] | None = None) -> np.ndarray:
+        """Calibrated probabilities over this skill's intents + NONE (last), for [B, 4H] pooled vectors; ``ids``:
+        the utterance's intent n-gram buckets (:func:`~edge_nlu.runtime.lexical.intent_ids`), added as the
+        lexical intent expert's scores when the skill has one (one utterance: B = 1)."""
         z = (pooled @ self.intent_w + self.intent_b) / self.temperature
+        if ids is not None and self.intent_lex_w is not None:
+            z = z + self.intent_lexical_scores(ids)
         return np.exp(log_softmax(z))
+
+    def intent_lexical_scores(self, ids: list[int]) -> np.ndarray:
+        """The lexical intent expert's scores [n_intents] (zeros without one)."""
+        if self.intent_lex_w is None:
+            return np.zeros(len(self.intents), dtype=np.float32)
+        return intent_emissions(ids, self.intent_lex_w, self.intent_lex_s, self.intent_lex_b)
 
     def decode(self, states: np.ndarray, words: list[str] | None = None) -> list[str]:
         """BIO-valid Viterbi (with the learned CRF transitions when the skill has them) over per-word slot
@@ -207,4 +241,5 @@ class Skill:
 
     def nbytes(self) -> int:
         arrays = [self.intent_w, self.intent_b, self.slot_w, self.slot_b, self.patch_q, self.patch_s]
-        return sum(a.nbytes for a in arrays) + (self.lex_w.nbytes if self.lex_w is not None else 0)
+        extra = [a for a in (self.lex_w, self.intent_lex_w, self.intent_lex_s, self.intent_lex_b) if a is not None]
+        return sum(a.nbytes for a in arrays + extra)
