@@ -10,7 +10,7 @@ import numpy as np
 
 from edge_nlu.errors import ArtifactError
 from edge_nlu.runtime.artifacts import read_skill
-from edge_nlu.runtime.lexical import INTENT_TEMPLATES, TEMPLATES, intent_emissions, lexical_emissions
+from edge_nlu.runtime.lexical import BUCKETS, INTENT_TEMPLATES, TEMPLATES, intent_emissions, lexical_emissions
 from edge_nlu.words import N_SHAPES
 
 NONE = "__none__"
@@ -141,8 +141,7 @@ class Skill:
             or (
                 all(has)
                 and self.intent_lex_w.dtype == np.int8
-                and self.intent_lex_w.ndim == 2
-                and self.intent_lex_w.shape[1] == n_int
+                and self.intent_lex_w.shape == (BUCKETS, n_int)  # intent_ids hashes into BUCKETS rows
                 and self.intent_lex_s.shape == (n_int,)
                 and self.intent_lex_b.shape == (n_int,)
             )
