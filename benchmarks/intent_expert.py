@@ -21,6 +21,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+from benchmarks._measure import write_json
 from benchmarks.report import RESULTS_DIR, pct, run_meta
 from edge_nlu.metrics import evaluate
 
@@ -127,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         **run_meta(argv, "benchmarks.intent_expert"),
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rec, indent=1))
+    write_json(Path(args.out), rec)
     print("\n".join(lines))
     return 0
 

@@ -11,7 +11,6 @@ for the accuracy benchmark of the model the chosen weight produces. Writes
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import tempfile
@@ -22,6 +21,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 
+from benchmarks._measure import write_json
 from benchmarks.report import RESULTS_DIR, pct, run_meta
 from edge_nlu.data import data_dir
 from edge_nlu.definitions.jsonl import read_jsonl
@@ -127,9 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         **run_meta(argv, "benchmarks.lexical_expert"),
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rec, indent=1))
+    write_json(Path(args.out), rec)
     print("\n".join(lines))
     return 0
 

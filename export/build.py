@@ -200,31 +200,36 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
     config = {"enabled": cfg["enabled"] or names, "invocations": cfg.get("invocations", {})}
     (out / "config.json").write_text(json.dumps(config, indent=1))
 
-    if cfg.get("lexical_expert"):
+    # lexical experts: {"weight": w, "sets": [data sets whose skills get one]} (+ "l2" for the slot CRF)
+    experts = {k: cfg[k] for k in ("lexical_expert", "intent_expert") if cfg.get(k)}
+    b = Base(base_dir, verify=False) if experts else None
+
+    def expert_skills(ex: dict) -> list:
+        """The skills of the expert's data sets, each with its training rows."""
+        keep = {u.skill for name in ex.get("sets", list(cfg["sets"])) for u in corpus.dev_by_set.get(name, [])}
+        return [
+            (lab, [u for u in corpus.train if u.skill == lab.name and u.intent]) for lab in skills if lab.name in keep
+        ]
+
+    if "lexical_expert" in experts:
         with stage("lexical_expert"):
             from export.lexical_expert import L2, WEIGHT, add_expert, fit_lexical_crf
 
-            lx = cfg["lexical_expert"]  # {"weight": w, "l2": l2, "sets": [data sets whose skills get one]}
-            b = Base(base_dir, verify=False)
-            keep = {u.skill for name in lx.get("sets", list(cfg["sets"])) for u in corpus.dev_by_set.get(name, [])}
-            for lab in skills:
-                if lab.name in keep and len(lab.tags) > 1:
-                    rows = [u for u in corpus.train if u.skill == lab.name and u.intent]
+            lx = experts["lexical_expert"]
+            for lab, rows in expert_skills(lx):
+                if len(lab.tags) > 1:
                     expert = fit_lexical_crf(b, rows, lab.tags, l2=lx.get("l2", L2))
                     add_expert(out / "skills" / f"{lab.name}.skill", manifest, expert, lx.get("weight", WEIGHT))
-    if cfg.get("intent_expert"):
+    if "intent_expert" in experts:
         with stage("intent_expert"):
             from export.lexical_expert import INTENT_WEIGHT, add_intent_expert, fit_intent_expert, intent_negatives
 
-            ix = cfg["intent_expert"]  # {"weight": w, "sets": [data sets whose skills get one]}
-            b = Base(base_dir, verify=False)
-            keep = {u.skill for name in ix.get("sets", list(cfg["sets"])) for u in corpus.dev_by_set.get(name, [])}
-            for lab in skills:
-                if lab.name in keep:
-                    rows = [u for u in corpus.train if u.skill == lab.name and u.intent]
-                    expert = fit_intent_expert(b, rows, intent_negatives(corpus, lab.name), lab.intents)
-                    path = out / "skills" / f"{lab.name}.skill"
-                    add_intent_expert(path, manifest, expert, ix.get("weight", INTENT_WEIGHT))
+            ix = experts["intent_expert"]
+            for lab, rows in expert_skills(ix):
+                expert = fit_intent_expert(b, rows, intent_negatives(corpus, lab.name), lab.intents)
+                add_intent_expert(
+                    out / "skills" / f"{lab.name}.skill", manifest, expert, ix.get("weight", INTENT_WEIGHT)
+                )
     with stage("calibration"):
         from quantize.guard import apply_calibration, calibrate
 

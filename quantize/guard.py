@@ -20,8 +20,8 @@ from edge_nlu.runtime.skill import log_softmax
 log = logging.getLogger(__name__)
 
 
-def _pooled(nlu: NLU, texts: list[str]) -> np.ndarray:
-    return np.stack([nlu.base.run([nlu.base.sequence(nlu.base.tokenize(t))])[1][0] for t in texts])
+def _pooled(nlu: NLU, tokens: list) -> np.ndarray:
+    return np.stack([nlu.base.run([nlu.base.sequence(t)])[1][0] for t in tokens])
 
 
 def wilson_lower(hits: int, n: int, z: float) -> float:
@@ -50,8 +50,9 @@ def calibrate(
     sets = {k: [u for u in v if u.skill in nlu.skills or u.skill is None] for k, v in dev_by_set.items()}
     rows = [u for v in sets.values() for u in v]
     group = np.concatenate([np.full(len(v), i) for i, v in enumerate(sets.values())]) if rows else np.zeros(0)
-    pooled = _pooled(nlu, [u.text for u in rows])
-    ids = [intent_ids([w for w, _, _ in nlu.base.tokenize(u.text).words]) for u in rows]
+    tokens = [nlu.base.tokenize(u.text) for u in rows]
+    pooled = _pooled(nlu, tokens)
+    ids = [intent_ids([w for w, _, _ in t.words]) for t in tokens]
     temps: dict[str, float] = {}
     grid = np.exp(np.linspace(np.log(0.3), np.log(4.0), 40))
     scores = np.full((len(rows), len(nlu.skills)), -1.0)

@@ -15,7 +15,7 @@ from edge_nlu.errors import EdgeNLUError, InputError, UnknownSkillError
 from edge_nlu.result import Alternative, ParseResult, Slot
 from edge_nlu.runtime.artifacts import read_json_file, read_skill
 from edge_nlu.runtime.base import Base, Tokens
-from edge_nlu.runtime.lexical import intent_emissions, intent_ids
+from edge_nlu.runtime.lexical import BUCKETS, intent_emissions, intent_ids
 from edge_nlu.runtime.skill import Skill, slot_features
 from edge_nlu.runtime.store import SkillStore, check_name, user_home
 from edge_nlu.words import bio_to_spans
@@ -49,18 +49,17 @@ class _Router:
         self.is_none[self.stops - 1] = True
         # lexical intent experts, stacked the same way (zero columns for skills without one)
         self.lex_w = self.lex_s = self.lex_b = None
-        if any(sk.intent_lex_w is not None for sk in skills):
-            rows = next(sk.intent_lex_w.shape[0] for sk in skills if sk.intent_lex_w is not None)
-
-            def part(sk: Skill, attr: str, shape: tuple, dtype) -> np.ndarray:
-                a = getattr(sk, attr)
-                return a if a is not None and a.shape == shape else np.zeros(shape, dtype)
-
+        if any(sk.intent_lex_w is not None for sk in skills):  # (Skill checked each table's shape at load)
+            has = [sk.intent_lex_w is not None for sk in skills]
             self.lex_w = np.concatenate(
-                [part(sk, "intent_lex_w", (rows, len(sk.intents)), np.int8) for sk in skills], axis=1
+                [sk.intent_lex_w if h else np.zeros((BUCKETS, k), np.int8) for sk, h, k in zip(skills, has, sizes)], 1
             )
-            self.lex_s = np.concatenate([part(sk, "intent_lex_s", (len(sk.intents),), np.float32) for sk in skills])
-            self.lex_b = np.concatenate([part(sk, "intent_lex_b", (len(sk.intents),), np.float32) for sk in skills])
+            self.lex_s = np.concatenate(
+                [sk.intent_lex_s if h else np.zeros(k, np.float32) for sk, h, k in zip(skills, has, sizes)]
+            )
+            self.lex_b = np.concatenate(
+                [sk.intent_lex_b if h else np.zeros(k, np.float32) for sk, h, k in zip(skills, has, sizes)]
+            )
 
     def probs(self, pooled: np.ndarray, ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per-column probabilities (softmax within each skill) and each skill's best in-skill probability;
@@ -312,7 +311,7 @@ class NLU:
             seq = self.base.sequence(it.tokens, it.word_from, sk.patch)
             st, po = self.base.run([seq], sk.patch_q, sk.patch_s)
             states, pooled = st[0], po[0]
-            probs = sk.intent_probs(pooled[None], ids if ids is not None else intent_ids(said))[0]
+            probs = sk.intent_probs(pooled[None], ids)[0]  # ids is set whenever the chosen skill has an expert
         real = probs[: sk.n_real]
         if forced:
             real = real / max(real.sum(), 1e-9)

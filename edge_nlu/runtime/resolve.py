@@ -111,15 +111,13 @@ def _loose_key(normalized: str) -> str:
     """Article- and plural-insensitive key of an already normalised text; inner punctuation is dropped too."""
     if normalized.replace(" ", "").isalnum():  # the common case: nothing to drop (letters and digits are never P*)
         words = normalized.split()
-        while len(words) > 1 and words[0] in _ARTICLES:
-            words = words[1:]
-        return " ".join(_singular(w) for w in words)
-    chars = []
-    for ch in normalized:
-        if ch in "'\u2019`":
-            continue
-        chars.append(" " if _is_punct(ch) else ch)
-    words = "".join(chars).split()
+    else:
+        chars = []
+        for ch in normalized:
+            if ch in "'\u2019`":
+                continue
+            chars.append(" " if _is_punct(ch) else ch)
+        words = "".join(chars).split()
     while len(words) > 1 and words[0] in _ARTICLES:
         words = words[1:]
     return " ".join(_singular(w) for w in words)

@@ -183,9 +183,7 @@ class Skill:
         return np.exp(log_softmax(z))
 
     def intent_lexical_scores(self, ids: list[int]) -> np.ndarray:
-        """The lexical intent expert's scores [n_intents] (zeros without one)."""
-        if self.intent_lex_w is None:
-            return np.zeros(len(self.intents), dtype=np.float32)
+        """The lexical intent expert's scores [n_intents] (for a skill that has one)."""
         return intent_emissions(ids, self.intent_lex_w, self.intent_lex_s, self.intent_lex_b)
 
     def decode(self, states: np.ndarray, words: list[str] | None = None) -> list[str]:
