@@ -60,8 +60,8 @@ def fit_lexical_crf(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(bucket weights [BUCKETS, K], tag bias [K], transitions [K+1, K]) of a CRF on lexical features alone.
 
-    Full-batch Adam; a skill with more than ``batch`` rows (SNIPS: 13k rows, 79 tags, where a full-batch step
-    takes seconds) takes each step on ``batch`` rows drawn at random instead."""
+    Full-batch Adam; a skill with more than ``batch`` rows (SNIPS: 13k rows, 79 tags) takes each step on ``batch``
+    rows drawn at random instead, padded to their own longest row (SNIPS: 150 steps in ~1-2 min)."""
     import torch
 
     from edge_nlu.runtime.skill import bio_allowed
@@ -92,11 +92,14 @@ def fit_lexical_crf(
     mask_t = torch.tensor(np.where(bio_allowed(tags), 0.0, -1e4), dtype=torch.float32)
     opt = torch.optim.Adam([w, b, tr], lr=0.05)
     gen = torch.Generator().manual_seed(seed)
+    bag = torch.nn.functional.embedding_bag
     for _ in range(steps):
         pick = torch.randperm(len(gold), generator=gen)[:batch] if len(gold) > batch else slice(None)
-        em = torch.nn.functional.embedding(ids[pick], w, padding_idx=BUCKETS).sum(2) + b
         m = msk[pick]
-        loss = crf_nll(em, tgt[pick], m, tr + mask_t).sum() / m.sum() + l2 * w.pow(2).sum()
+        n = int(m.sum(1).max())  # a mini-batch is padded only to its own longest row
+        sub = ids[pick][:, :n]
+        em = bag(sub.reshape(-1, sub.shape[2]), w, mode="sum", padding_idx=BUCKETS).reshape(len(sub), n, k) + b
+        loss = crf_nll(em, tgt[pick][:, :n], m[:, :n], tr + mask_t).sum() / m.sum() + l2 * w.pow(2).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -123,17 +123,26 @@ class Student(nn.Module):
 
 
 def crf_nll(emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, trans: torch.Tensor) -> torch.Tensor:
-    """Negative log-likelihood of a linear-chain CRF, batched: emissions [B, N, K], tags/mask [B, N]."""
+    """Negative log-likelihood of a linear-chain CRF, batched: emissions [B, N, K], tags/mask [B, N].
+
+    The forward recursion runs in exp space as a [B, K] x [K, K] matmul per position (row maxima and the largest
+    transition taken out first), not as a logsumexp over a [B, K, K] tensor: the same values to float rounding
+    (tests), ~10x less time and memory with many tags (SNIPS: 79). A state whose every path is more than ~69 nats
+    below the row's best is floored there (its probability is < 1e-30 of the best anyway)."""
     b, n, k = emissions.shape
     start, tr = trans[k], trans[:k]
     ar = torch.arange(b)
     score = start[tags[:, 0]] + emissions[ar, 0, tags[:, 0]]
     alpha = start[None] + emissions[:, 0]
+    t_max = tr.detach().max()
+    e_tr = torch.exp(tr - t_max)  # masked (-1e4) moves become exact zeros
     for i in range(1, n):
         m = mask[:, i]
         step = tr[tags[:, i - 1], tags[:, i]] + emissions[ar, i, tags[:, i]]
         score = score + step * m
-        nxt = torch.logsumexp(alpha[:, :, None] + tr[None], 1) + emissions[:, i]
+        a_max = alpha.detach().max(1, keepdim=True).values
+        s = torch.exp(alpha - a_max) @ e_tr
+        nxt = torch.log(s.clamp_min(1e-30)) + a_max + t_max + emissions[:, i]
         alpha = torch.where(m[:, None] > 0, nxt, alpha)
     return torch.logsumexp(alpha, 1) - score
 

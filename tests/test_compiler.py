@@ -142,3 +142,47 @@ def _reference_ids(words: list[str], buckets: int = BUCKETS) -> list[list[int]]:
 def test_lexical_ids_match_the_spelt_out_templates(words):
     assert lexical_ids(words) == _reference_ids(words)
     assert lexical_ids(words) == _reference_ids(words)  # second call: from the per-word cache
+
+
+def test_crf_nll_matches_the_log_space_forward_recursion():
+    """crf_nll runs the forward recursion as a matmul in exp space; it must equal the textbook logsumexp recursion
+    (values and gradients) on BIO-masked transitions with valid gold paths and ragged lengths."""
+    torch = pytest.importorskip("torch")
+    from edge_nlu.runtime.skill import bio_allowed
+    from export.student import crf_nll
+
+    def reference(em, tags, mask, trans):
+        b, n, k = em.shape
+        start, tr = trans[k], trans[:k]
+        ar = torch.arange(b)
+        score = start[tags[:, 0]] + em[ar, 0, tags[:, 0]]
+        alpha = start[None] + em[:, 0]
+        for i in range(1, n):
+            m = mask[:, i]
+            score = score + (tr[tags[:, i - 1], tags[:, i]] + em[ar, i, tags[:, i]]) * m
+            nxt = torch.logsumexp(alpha[:, :, None] + tr[None], 1) + em[:, i]
+            alpha = torch.where(m[:, None] > 0, nxt, alpha)
+        return torch.logsumexp(alpha, 1) - score
+
+    names = ["O"] + [f"{p}-{s}" for s in ("a", "b", "c") for p in ("B", "I")]
+    k, b, n = len(names), 32, 14
+    gen = torch.Generator().manual_seed(0)
+    allowed = bio_allowed(names)  # [k + 1, k]: row k is the start
+    tags = torch.zeros((b, n), dtype=torch.long)
+    for r in range(b):  # random valid BIO paths
+        prev = k
+        for i in range(n):
+            ok = [j for j in range(k) if allowed[prev, j]]
+            prev = ok[int(torch.randint(len(ok), (1,), generator=gen))]
+            tags[r, i] = prev
+    lengths = torch.randint(1, n + 1, (b, 1), generator=gen)
+    mask = (torch.arange(n)[None] < lengths).float()
+    em = (torch.randn((b, n, k), generator=gen) * 4).requires_grad_()
+    tr = (torch.randn((k + 1, k), generator=gen) * 2).requires_grad_()
+    masked = tr + torch.tensor(np.where(allowed, 0.0, -1e4), dtype=torch.float32)
+    got, want = crf_nll(em, tags, mask, masked), reference(em, tags, mask, masked)
+    assert torch.allclose(got, want, atol=1e-3, rtol=1e-5)
+    g_got = torch.autograd.grad(got.sum(), [em, tr], retain_graph=True)
+    g_want = torch.autograd.grad(want.sum(), [em, tr])
+    for x, y in zip(g_got, g_want):
+        assert torch.allclose(x, y, atol=1e-4)
