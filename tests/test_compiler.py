@@ -186,3 +186,19 @@ def test_crf_nll_matches_the_log_space_forward_recursion():
     g_want = torch.autograd.grad(want.sum(), [em, tr])
     for x, y in zip(g_got, g_want):
         assert torch.allclose(x, y, atol=1e-4)
+
+
+def test_frozen_input_matmul_matches_autograd():
+    """The compiler's head matmul (a faster sgemm path) gives x @ w and the same weight gradient as autograd."""
+    torch = pytest.importorskip("torch")
+    from export.skill_compiler import _frozen_input_matmul
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn((300, 40), generator=gen)
+    w = torch.randn((40, 5), generator=gen, requires_grad=True)
+    g = torch.randn((300, 5), generator=gen)
+    got = _frozen_input_matmul()(x, w)
+    assert torch.allclose(got, x @ w, atol=1e-5)
+    (gw,) = torch.autograd.grad(got, w, g)
+    (want,) = torch.autograd.grad(x @ w, w, g)
+    assert torch.allclose(gw, want, atol=1e-4)
