@@ -65,7 +65,7 @@ def fit_lexical_crf(
     import torch
 
     from edge_nlu.runtime.skill import bio_allowed
-    from export.skill_compiler import lexical_tensor
+    from export.skill_compiler import lexical_sum, lexical_tensor
     from export.student import crf_nll
 
     torch.manual_seed(seed)
@@ -92,13 +92,11 @@ def fit_lexical_crf(
     mask_t = torch.tensor(np.where(bio_allowed(tags), 0.0, -1e4), dtype=torch.float32)
     opt = torch.optim.Adam([w, b, tr], lr=0.05)
     gen = torch.Generator().manual_seed(seed)
-    bag = torch.nn.functional.embedding_bag
     for _ in range(steps):
         pick = torch.randperm(len(gold), generator=gen)[:batch] if len(gold) > batch else slice(None)
         m = msk[pick]
         n = int(m.sum(1).max())  # a mini-batch is padded only to its own longest row
-        sub = ids[pick][:, :n]
-        em = bag(sub.reshape(-1, sub.shape[2]), w, mode="sum", padding_idx=BUCKETS).reshape(len(sub), n, k) + b
+        em = lexical_sum(ids[pick][:, :n], w) + b
         loss = crf_nll(em, tgt[pick][:, :n], m[:, :n], tr + mask_t).sum() / m.sum() + l2 * w.pow(2).sum()
         opt.zero_grad()
         loss.backward()

@@ -223,6 +223,16 @@ def lexical_tensor(lex: list[list[list[int]]], n_max: int):
     return ids
 
 
+def lexical_sum(ids, table):
+    """[B, N, K] sum of ``table``'s rows over each word's bucket ids ``ids`` [B, N, T] (from :func:`lexical_tensor`;
+    its padding id ``BUCKETS`` adds nothing and gets no gradient)."""
+    import torch
+
+    b, n, t = ids.shape
+    flat = ids.reshape(-1, t)
+    return torch.nn.functional.embedding_bag(flat, table, mode="sum", padding_idx=BUCKETS).reshape(b, n, -1)
+
+
 def _frozen_input_matmul():
     """``x @ w`` for a constant ``x`` [N, F] and a trained ``w`` [F, K], computed as ``linear(x, w.T)`` with the
     weight gradient taken as ``(g.T @ x).T``: with large N and small K, the plain ``x @ w`` and its ``x.T @ g`` hit a
@@ -302,7 +312,6 @@ def train_heads(
         if use_lex:
             lex_ids = lex_ids[keep]
     opt = torch.optim.Adam(params, lr=0.05)
-    bag = torch.nn.functional.embedding_bag
     mm = _frozen_input_matmul()
     if crf:
         feats2 = feats.reshape(-1, feats.shape[2])
@@ -312,8 +321,7 @@ def train_heads(
         if crf:
             em = mm(feats2, sw).reshape(*feats.shape[:2], -1) + sb
             if use_lex:
-                flat = lex_ids.reshape(-1, lex_ids.shape[2])  # embedding_bag: ~10x faster backward than embedding + sum
-                em = em + bag(flat, lex_w, mode="sum", padding_idx=BUCKETS).reshape(*lex_ids.shape[:2], -1)
+                em = em + lexical_sum(lex_ids, lex_w)
                 loss = loss + lex_l2 * lex_w.pow(2).sum()
             nll = crf_nll(em, tgt, msk, trans + mask_t)
             loss = loss + nll.sum() / msk.sum()

@@ -127,8 +127,9 @@ def crf_nll(emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, tra
 
     The forward recursion runs in exp space as a [B, K] x [K, K] matmul per position (row maxima and the largest
     transition taken out first), not as a logsumexp over a [B, K, K] tensor: the same values to float rounding
-    (tests), ~10x less time and memory with many tags (SNIPS: 79). A state whose every path is more than ~69 nats
-    below the row's best is floored there (its probability is < 1e-30 of the best anyway)."""
+    (tests), far less time with many tags (a 2,048-row SNIPS step, 79 tags: ~27 s -> ~0.1 s with its backward).
+    A state whose every path is more than ~69 nats below the row's best is floored there (its probability is
+    < 1e-30 of the best anyway)."""
     b, n, k = emissions.shape
     start, tr = trans[k], trans[:k]
     ar = torch.arange(b)
