@@ -176,6 +176,15 @@ def serve_worker(a: argparse.Namespace, workers: dict[str, Callable[[argparse.Na
 # --- results ------------------------------------------------------------------------------------------------------
 
 
+ISA = (
+    ("avx512_vnni", "AVX-512 VNNI"),
+    ("avx_vnni", "AVX-VNNI"),
+    ("avx512f", "AVX-512"),
+    ("avx2", "AVX2"),
+    ("asimd", "NEON"),
+)
+
+
 def machine_info() -> dict:
     info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
     try:
@@ -184,6 +193,18 @@ def machine_info() -> dict:
             if line.startswith("Model name:"):
                 info["cpu_model"] = line.split(":", 1)[1].strip()
     except (OSError, subprocess.SubprocessError):
+        pass
+    try:  # the int8 kernels onnxruntime picks (VNNI or not) change the teacher's speed several-fold
+        flags = next(
+            (
+                ln.split(":", 1)[1].split()
+                for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("flags")
+            ),
+            [],
+        )
+        info["isa"] = next((n for f, n in ISA if f in flags), "baseline")
+    except OSError:
         pass
     try:
         info["loadavg_at_start"] = [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]

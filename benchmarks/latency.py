@@ -4,7 +4,8 @@
                                  [--n 700] [--skill snips]
 
 Every measurement runs in its own child process pinned to one core (``taskset -c CORE``, onnxruntime and BLAS on one
-thread), after a warm-up. The figures are per parse, the whole path text -> result:
+thread), after a warm-up on the SNIPS dev utterances (steady state; first-use costs are the cold-start rows). The
+figures are per parse, the whole path text -> result:
 
 - edge-nlu: ``NLU.parse(text, skill="snips")`` (skill given) and ``NLU.parse(text)`` (routed over every enabled
   skill of the model), SNIPS test utterances, one at a time; also ``parse_batch`` (32 a call) per utterance.
@@ -96,6 +97,13 @@ def _strip(t: dict) -> dict:
     return {k: v for k, v in t.items() if k != "results"}
 
 
+def warmup_texts(a) -> list[str]:
+    """The warm-up utterances: SNIPS dev (disjoint from the measured test utterances), so every system is timed in
+    its steady state (per-word caches filled with common words, catalog resolvers built) without having seen the
+    measured texts; first-use costs are what the cold-start rows measure."""
+    return load_texts("snips", "dev", a.warmup)[0]
+
+
 def worker_edge(a) -> dict:
     import edge_nlu
 
@@ -109,7 +117,7 @@ def worker_edge(a) -> dict:
         if a.skill not in nlu.skills:
             raise SystemExit(f"skill {a.skill!r} not in model {a.model} (has {', '.join(nlu.skills)})")
         log.info("edge-nlu: %d skills (%d enabled), loaded in %.2f s", len(nlu.skills), len(nlu.enabled_skills), load_s)
-        for t in texts[: a.warmup]:
+        for t in warmup_texts(a):
             nlu.parse(t, skill=a.skill)
             nlu.parse(t)
         given = timed(lambda t: nlu.parse(t, skill=a.skill), texts, "edge-nlu skill given")
@@ -163,7 +171,7 @@ def worker_maxent(a) -> dict:
 
     m, train_s = maxent_model(split_path("snips", "train"))
     texts, gold = load_texts("snips", "test", a.n)
-    for t in texts[: a.warmup]:
+    for t in warmup_texts(a):
         m.parse(t)
     given = timed(m.parse, texts, "MaxEnt-CRF")
     acc = sum(r.intent == u.intent for r, u in zip(given["results"], gold, strict=True)) / len(gold)
@@ -189,7 +197,7 @@ def worker_teacher(a) -> dict:
     for s in skills:
         slots.setdefault(s, set())
     texts, gold = load_texts("snips", "test", a.n)
-    for t in texts[: a.warmup]:
+    for t in warmup_texts(a):
         rt.parse(t, a.skill, skills)
         rt.parse(t, None, skills)
     given = timed(lambda t: rt.parse(t, a.skill, skills), texts, "teacher int8 skill given")
@@ -241,7 +249,7 @@ def worker_snips(a) -> dict:
 
         rt(texts[0])
         first_s = time.perf_counter() - t0
-        for t in texts[: a.warmup]:
+        for t in warmup_texts(a):
             rt(t)
         peer_cpu, results = [], []
 
@@ -416,8 +424,11 @@ def build_tables(res: dict) -> str:
     m = res["meta"]
     out = [
         f"Per-parse latency in ms, SNIPS test (n={m['n']}), text → result, one pinned core "
-        f"({m['machine'].get('cpu_model', '?')}, shared with training), onnxruntime/BLAS 1 thread, after "
-        f"{m['warmup']} warm-up parses. CPU = thread CPU time per parse (primary: the machine is busy); "
+        f"({m['machine'].get('cpu_model', '?')}, {m['machine'].get('isa', '?')}, "
+        f"a shared {m['machine'].get('cpus', '?')}-CPU VM), "
+        "onnxruntime/BLAS 1 thread, after "
+        f"{m['warmup']} warm-up parses of SNIPS dev utterances. CPU = thread CPU time per parse (primary: the "
+        "machine is busy); "
         "ratios are baseline / edge-nlu with the skill given.",
         "",
         *head,
@@ -468,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--teacher", default=None, help="teacher folder (labels.json)")
     ap.add_argument("--peer", default=os.environ.get("SNIPS_NLU_PEER") or str(Path.home() / ".cache/snips-nlu-peer"))
     ap.add_argument("--n", type=int, default=700, help="test utterances (SNIPS test has 700)")
-    ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=700, help="warm-up parses (SNIPS dev utterances)")
     ap.add_argument("--core", type=int, default=1, help="core to pin measurement processes to")
     ap.add_argument("--cold-runs", type=int, default=5)
     ap.add_argument("--skip", default="", help="comma list of: maxent,teacher,snips,cold,rss")
