@@ -199,7 +199,7 @@ def machine_info() -> dict:
             (
                 ln.split(":", 1)[1].split()
                 for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("flags")
+                if ln.startswith(("flags", "Features"))  # x86 / Arm
             ),
             [],
         )
