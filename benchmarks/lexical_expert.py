@@ -28,7 +28,7 @@ from edge_nlu.definitions.jsonl import read_jsonl
 from edge_nlu.definitions.model import SlotSpan, Utterance
 from edge_nlu.metrics import evaluate
 from edge_nlu.runtime.lexical import lexical_ids
-from edge_nlu.runtime.skill import log_softmax, slot_features, viterbi
+from edge_nlu.runtime.skill import log_softmax, viterbi
 from edge_nlu.words import bio_to_spans
 
 log = logging.getLogger("benchmarks.lexical_expert")
@@ -40,17 +40,11 @@ def neural_scores(nlu, name: str, rows: list[Utterance]) -> list[tuple]:
     sk = nlu.skill(name)
     out = []
     for u in rows:
-        it = nlu._prepare(u.text, name, None)
+        it = nlu._prepare(u.text, name, None)  # the runtime's own steps: parse(skill=name) without the expert
         words = it.tokens.words[it.word_from :]
-        seq = nlu.base.sequence(it.tokens, it.word_from)
-        pq = ps = None
-        if sk.patch and any(w.lower() in sk.patch for w, _, _ in words):
-            seq = nlu.base.sequence(it.tokens, it.word_from, sk.patch)
-            pq, ps = sk.patch_q, sk.patch_s
-        st, po = nlu.base.run([seq], pq, ps)
-        intent = sk.intents[int(sk.intent_probs(po)[0][: sk.n_real].argmax())]  # what parse(skill=name) picks
-        emb = nlu.base.embed(seq.ids, sk.patch_q, sk.patch_s) if sk.slot_features == "context" else None
-        z = slot_features(sk.slot_features, st[0], seq.first, emb, seq.case) @ sk.slot_w + sk.slot_b
+        seq, states, pooled = nlu._encode(it, sk if sk.uses_patch(words) else None)
+        intent = sk.intents[int(sk.intent_probs(pooled[None])[0][: sk.n_real].argmax())]
+        z = sk.slot_scores(sk.slot_input(nlu.base, seq, states))
         out.append((u, words, intent, log_softmax(z)))
     return out
 

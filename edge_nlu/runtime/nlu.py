@@ -16,7 +16,7 @@ from edge_nlu.result import Alternative, ParseResult, Slot
 from edge_nlu.runtime.artifacts import read_json_file, read_skill
 from edge_nlu.runtime.base import Base, Tokens
 from edge_nlu.runtime.lexical import BUCKETS, intent_emissions, intent_ids
-from edge_nlu.runtime.skill import Skill, slot_features
+from edge_nlu.runtime.skill import Skill
 from edge_nlu.runtime.store import SkillStore, check_name, user_home
 from edge_nlu.words import bio_to_spans
 
@@ -239,10 +239,19 @@ class NLU:
                 continue
             # one utterance per encoder call: the int8 LSTM quantizes activations per call, so batching would
             # make a result depend on its batch neighbours (and a batch of one is already ~0.2 ms)
-            seq = self.base.sequence(it.tokens, it.word_from)
-            states, pooled = self.base.run([seq])
-            results.append(self._finish(it, seq, states[0], pooled[0], max(1, int(n_best))))
+            seq, states, pooled = self._encode(it)
+            results.append(self._finish(it, seq, states, pooled, max(1, int(n_best))))
         return results
+
+    def _encode(self, it: _Item, sk: Skill | None = None):
+        """(sequence, states [T, 2H], pooled [4H]) of the item's words, through ``sk``'s patch rows when given."""
+        if sk is None:
+            seq = self.base.sequence(it.tokens, it.word_from)
+            st, po = self.base.run([seq])
+        else:
+            seq = self.base.sequence(it.tokens, it.word_from, sk.patch)
+            st, po = self.base.run([seq], sk.patch_q, sk.patch_s)
+        return seq, st[0], po[0]
 
     def _prepare(self, text: str, skill: str | None, cands: list[str] | None) -> _Item:
         if not isinstance(text, str):
@@ -307,10 +316,8 @@ class NLU:
         oos = not forced and best_p < self.threshold
         probs = scored[0][2]
         # re-encode with the chosen skill's patch when one of its words occurs
-        if sk.patch and any(w.lower() in sk.patch for w, _, _ in it.tokens.words[it.word_from :]):
-            seq = self.base.sequence(it.tokens, it.word_from, sk.patch)
-            st, po = self.base.run([seq], sk.patch_q, sk.patch_s)
-            states, pooled = st[0], po[0]
+        if sk.uses_patch(it.tokens.words[it.word_from :]):
+            seq, states, pooled = self._encode(it, sk)
             probs = sk.intent_probs(pooled[None], ids)[0]  # ids is set whenever the chosen skill has an expert
         real = probs[: sk.n_real]
         if forced:
@@ -329,9 +336,8 @@ class NLU:
         if oos:
             return ParseResult(it.text, None, None, float(1.0 - best_p), [], alts, True, it.tokens.truncated)
         words = it.tokens.words[it.word_from :]
-        emb = self.base.embed(seq.ids, sk.patch_q, sk.patch_s) if sk.slot_features == "context" else None
         lex_words = said if sk.lex_w is not None else None  # only skills with lexical slot features
-        tags = sk.decode(slot_features(sk.slot_features, states, seq.first, emb, seq.case), lex_words)
+        tags = sk.decode(sk.slot_input(self.base, seq, states), lex_words)
         slots = [
             Slot(s.slot, s.value, s.start, s.end, sk.resolve(s.slot, s.value))
             for s in bio_to_spans(it.text, words, tags)

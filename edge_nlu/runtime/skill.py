@@ -186,12 +186,25 @@ class Skill:
         """The lexical intent expert's scores [n_intents] (for a skill that has one)."""
         return intent_emissions(ids, self.intent_lex_w, self.intent_lex_s, self.intent_lex_b)
 
-    def decode(self, states: np.ndarray, words: list[str] | None = None) -> list[str]:
+    def uses_patch(self, words: list[tuple[str, int, int]]) -> bool:
+        """Whether one of ``words`` has a row in this skill's embedding patch (then the encoder input differs)."""
+        return bool(self.patch) and any(w.lower() in self.patch for w, _, _ in words)
+
+    def slot_input(self, base, seq, states: np.ndarray) -> np.ndarray:
+        """Per-word input of the slot head [n_words, F] for an encoded sequence (:func:`slot_features`)."""
+        emb = base.embed(seq.ids, self.patch_q, self.patch_s) if self.slot_features == "context" else None
+        return slot_features(self.slot_features, states, seq.first, emb, seq.case)
+
+    def slot_scores(self, feats: np.ndarray) -> np.ndarray:
+        """The neural slot emissions [n_words, n_tags] of the slot head's input."""
+        return feats @ self.slot_w + self.slot_b
+
+    def decode(self, feats: np.ndarray, words: list[str] | None = None) -> list[str]:
         """BIO-valid Viterbi (with the learned CRF transitions when the skill has them) over per-word slot
         features [n_words, F], plus the hashed lexical emissions of ``words`` when the skill has them."""
-        if len(states) == 0:
+        if len(feats) == 0:
             return []
-        z = states @ self.slot_w + self.slot_b
+        z = self.slot_scores(feats)
         if self.lex_w is not None and words is not None:
             z = z + lexical_emissions(words, self.lex_w)
         # no log-softmax: it shifts all tags of a word equally, which no path comparison can see
