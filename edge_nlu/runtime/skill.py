@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from edge_nlu.errors import ArtifactError
 from edge_nlu.runtime.artifacts import read_skill
 from edge_nlu.runtime.lexical import BUCKETS, INTENT_TEMPLATES, TEMPLATES, intent_emissions, lexical_emissions
 from edge_nlu.words import N_SHAPES
+
+if TYPE_CHECKING:
+    from edge_nlu.runtime.base import Base, Sequence
 
 NONE = "__none__"
 
@@ -190,7 +194,7 @@ class Skill:
         """Whether one of ``words`` has a row in this skill's embedding patch (then the encoder input differs)."""
         return bool(self.patch) and any(w.lower() in self.patch for w, _, _ in words)
 
-    def slot_input(self, base, seq, states: np.ndarray) -> np.ndarray:
+    def slot_input(self, base: Base, seq: Sequence, states: np.ndarray) -> np.ndarray:
         """Per-word input of the slot head [n_words, F] for an encoded sequence (:func:`slot_features`)."""
         emb = base.embed(seq.ids, self.patch_q, self.patch_s) if self.slot_features == "context" else None
         return slot_features(self.slot_features, states, seq.first, emb, seq.case)
