@@ -19,7 +19,6 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np
 
 from benchmarks._measure import write_json
 from benchmarks.report import RESULTS_DIR, pct, run_meta
@@ -27,7 +26,7 @@ from edge_nlu.data import data_dir
 from edge_nlu.definitions.jsonl import read_jsonl
 from edge_nlu.definitions.model import SlotSpan, Utterance
 from edge_nlu.metrics import evaluate
-from edge_nlu.runtime.lexical import lexical_ids
+from edge_nlu.runtime.lexical import lexical_emissions
 from edge_nlu.runtime.skill import log_softmax, viterbi
 from edge_nlu.words import bio_to_spans
 
@@ -57,7 +56,7 @@ def decode(sk, scored: list[tuple], expert, weight: float) -> list[Utterance]:
         if len(em):
             e, t = em, sk.transitions
             if weight > 0:
-                lex = np.stack([w[f].sum(0) for f in lexical_ids([x for x, _, _ in words])])
+                lex = lexical_emissions([x for x, _, _ in words], w)  # the runtime's sum over bucket rows
                 e, t = em + weight * (lex + b), t + weight * tr
             tags = [sk.tags[j] for j in viterbi(e, t)]
         spans = [SlotSpan(s.slot, s.start, s.end, u.text[s.start : s.end]) for s in bio_to_spans(u.text, words, tags)]

@@ -238,8 +238,12 @@ class NLU:
                 results.append(self._trivial(it))
                 continue
             # one utterance per encoder call: the int8 LSTM quantizes activations per call, so batching would
-            # make a result depend on its batch neighbours (and a batch of one is already ~0.2 ms)
-            seq, states, pooled = self._encode(it)
+            # make a result depend on its batch neighbours (and a batch of one is already ~0.2 ms); with one skill
+            # (given, or named by its invocation) the encoder reads its patch rows at once instead of a second call
+            sk = self.skill(it.candidates[0]) if len(it.candidates) == 1 else None
+            seq, states, pooled = self._encode(
+                it, sk if sk and sk.uses_patch(it.tokens.words[it.word_from :]) else None
+            )
             results.append(self._finish(it, seq, states, pooled, max(1, int(n_best))))
         return results
 
@@ -315,8 +319,8 @@ class NLU:
         forced = it.skill is not None
         oos = not forced and best_p < self.threshold
         probs = scored[0][2]
-        # re-encode with the chosen skill's patch when one of its words occurs
-        if sk.uses_patch(it.tokens.words[it.word_from :]):
+        # routed: re-encode with the chosen skill's patch when one of its words occurs (one candidate: done already)
+        if len(it.candidates) > 1 and sk.uses_patch(it.tokens.words[it.word_from :]):
             seq, states, pooled = self._encode(it, sk)
             probs = sk.intent_probs(pooled[None], ids)[0]  # ids is set whenever the chosen skill has an expert
         real = probs[: sk.n_real]
