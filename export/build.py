@@ -50,6 +50,7 @@ DEFAULTS = {
         "neg_weight": 0.1,
         "alpha": 0.5,
         "temperature": 2.0,
+        "route_weight": 0.0,
     },
     "negatives": 2000,
     "enabled": None,
@@ -163,7 +164,11 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         with stage("teacher_soft_labels"):
             soft_targets(examples, corpus.train, skills, teacher, cfg["student"]["temperature"])
     with stage("student_training"):
-        train_rep = train_student(model, examples, seed=cfg["seed"], **cfg["student"])
+        groups: dict[str, list[str]] = {}
+        for rows in corpus.train_by_set.values():  # a data set's skills are routed among together
+            members = sorted({u.skill for u in rows if u.skill in by_name})
+            groups.update({m: members for m in members})
+        train_rep = train_student(model, examples, seed=cfg["seed"], route_groups=groups, **cfg["student"])
     n_params = sum(p.numel() for p in model.emb.parameters()) + sum(p.numel() for p in model.encoder.parameters())
     n_params += sum(p.numel() for p in model.intent.parameters()) + sum(p.numel() for p in model.slot.parameters())
 

@@ -218,13 +218,22 @@ def train_student(
     frozen_shared: bool = False,
     lower_p: float = 0.3,
     crf: bool = True,
+    route_weight: float = 0.0,
+    route_groups: dict[str, list[str]] | None = None,
     progress: str = "student",
 ) -> dict:
-    """Multi-skill training: own-skill CE (+KD), other skills' heads pushed to NONE, slots on own skill."""
+    """Multi-skill training: own-skill CE (+KD), other skills' heads pushed to NONE, slots on own skill.
+
+    ``route_weight`` > 0 adds a routing loss for skills that share a data set (``route_groups``: skill -> the
+    skills routed among together): the runtime routes by each skill's in-skill probabilities, so their log-probs
+    over all the group's real intents are trained as one softmax whose target is the row's own skill and intent.
+    The NONE loss alone only teaches each head its own boundary; this one ranks the heads against each other.
+    """
     torch.manual_seed(seed)
     rng = random.Random(seed)
     skills = model.skills
     names = [s.name for s in skills]
+    by_name = {s.name: s for s in skills}
     if frozen_shared:
         for p in list(model.encoder.parameters()):
             p.requires_grad_(False)
@@ -276,10 +285,12 @@ def train_student(
             pooled = model.encoder.drop(pooled)
             tok_states = model.encoder.drop(tok_states)
             loss = torch.zeros(())
+            logps: dict[str, torch.Tensor] = {}
             # intents: every skill's head on every row
             for s in skills:
                 logits = model.intent[s.name](pooled)
                 logp = torch.log_softmax(logits, -1)
+                logps[s.name] = logp
                 own = torch.tensor([e.skill == s.name for e in exs])
                 target = torch.tensor([e.intent if e.skill == s.name else len(s.intents) - 1 for e in exs])
                 hard = -logp.gather(1, target[:, None]).squeeze(1)
@@ -290,6 +301,16 @@ def train_student(
                     kd = -(soft * logp_t).sum(-1) * temperature**2
                     hard = alpha * hard + (1 - alpha) * kd
                 loss = loss + (hard * w).sum() / len(exs)
+            group = (route_groups or {}).get(exs[0].skill or "", [])
+            if route_weight > 0 and len(group) > 1:  # one skill per batch: every row has the same group
+                own_off = 0
+                for name in group:
+                    if name == exs[0].skill:
+                        break
+                    own_off += len(by_name[name].intents) - 1
+                z = torch.cat([logps[name][:, :-1] for name in group], -1)
+                target = torch.tensor([own_off + e.intent for e in exs])
+                loss = loss + route_weight * nn.functional.cross_entropy(z, target)
             # slots: own skill's head on its rows
             for name in {e.skill for e in exs if e.skill}:
                 rows = [r for r, e in enumerate(exs) if e.skill == name]
