@@ -1,0 +1,62 @@
+"""The student's training losses on a synthetic two-skill set (no data files, a second or two)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from export.student import Example, SkillLabels, Student, train_student  # noqa: E402
+
+
+def _setup(seed: int = 0):
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    skills = [SkillLabels("a", ["a1", "a2", "__none__"], ["O"]), SkillLabels("b", ["b1", "b2", "__none__"], ["O"])]
+    examples = []
+    for k in range(48):
+        skill = skills[k % 2]
+        intent = (k // 2) % 2
+        n = 3 + k % 4
+        ids = [int(x) for x in rng.integers(1, 50, n)]
+        ids[0] = 50 + 2 * (k % 2) + intent  # one word that says skill and intent
+        examples.append(Example(skill.name, ids, [0] * n, list(range(n)), intent, [0] * n))
+    emb = rng.normal(size=(60, 8)).astype(np.float32)
+    return Student(emb, skills, hidden=8), examples
+
+
+def _route_probs(model: Student, examples: list[Example]) -> float:
+    """Mean routing probability of the right skill+intent: the in-skill probabilities renormalised over both skills."""
+    right = []
+    with torch.no_grad():
+        for e in examples:
+            _, pooled = model.encode(torch.tensor([e.ids]), torch.tensor([e.case]), torch.tensor([len(e.ids)]))
+            p = {s: torch.softmax(model.intent[s](pooled)[0], -1)[:-1] for s in ("a", "b")}
+            z = torch.cat([p["a"], p["b"]])
+            right.append(float(z[(0 if e.skill == "a" else 2) + e.intent] / z.sum()))
+    return float(np.mean(right))
+
+
+def _train(route_weight: float, groups: dict[str, list[str]] | None) -> Student:
+    model, examples = _setup()
+    train_student(
+        model, examples, epochs=20, batch_size=8, lr=1e-2, crf=False, route_weight=route_weight, route_groups=groups
+    )
+    return model
+
+
+def test_routing_loss_only_acts_within_groups():
+    plain = _train(0.0, None)
+    singles = _train(1.0, {"a": ["a"], "b": ["b"]})  # a skill alone in its data set: nothing to route among
+    for p, q in zip(plain.parameters(), singles.parameters()):
+        assert torch.equal(p, q)
+    grouped = _train(1.0, {"a": ["a", "b"], "b": ["a", "b"]})
+    assert any(not torch.equal(p, q) for p, q in zip(plain.parameters(), grouped.parameters()))
+
+
+def test_routing_loss_raises_the_right_skills_share():
+    _, examples = _setup()
+    plain = _route_probs(_train(0.0, None), examples)
+    grouped = _route_probs(_train(5.0, {"a": ["a", "b"], "b": ["a", "b"]}), examples)
+    assert grouped > plain
