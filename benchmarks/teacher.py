@@ -3,8 +3,9 @@
     python -m benchmarks.teacher --teacher runs/teacher-default [--sets snips,hwu64,clinc150]
 
 Exports the teacher (MiniLM-L6 + joint heads) to ONNX, quantizes it dynamically to int8, and evaluates both on the
-test splits with the skill given (intent argmax over that skill's intents; BIO-valid Viterbi over that skill's tags;
-CLINC150 routed over its 10 skills with the out-of-scope threshold chosen on dev). Writes
+test splits with the skill given (intent argmax over that skill's intents; BIO-valid Viterbi over that skill's tags),
+HWU64 also routed (argmax over the 18 skills' intents, no threshold: the student's routing bar without its rejection),
+and CLINC150 routed over its 10 skills with the out-of-scope threshold chosen on dev. Writes
 ``benchmarks/results/teacher/teacher.json`` (with a markdown table) so the cost of distillation is visible.
 """
 
@@ -23,6 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 import onnxruntime as ort
 
+from benchmarks.accuracy import result_name
 from edge_nlu.data import data_dir
 from edge_nlu.definitions.jsonl import read_jsonl
 from edge_nlu.definitions.model import Utterance
@@ -100,7 +102,7 @@ class TeacherRuntime:
         return bio_to_spans(text, words, [tags[k] for k in path])
 
 
-def evaluate_set(rt: TeacherRuntime, name: str, root: Path) -> dict:
+def evaluate_set(rt: TeacherRuntime, name: str, root: Path, route: bool = False) -> dict:
     test = read_jsonl(root / name / "test.jsonl")
     skills = sorted({u.skill for u in test if u.skill})
     threshold = 0.0
@@ -122,7 +124,7 @@ def evaluate_set(rt: TeacherRuntime, name: str, root: Path) -> dict:
     preds, times = [], []
     for u in test:
         t0 = time.perf_counter()
-        given = None if name == "clinc150" else u.skill
+        given = None if route else u.skill
         preds.append(rt.parse(u.text, given, skills, threshold))
         times.append(time.perf_counter() - t0)
     m = evaluate(test, preds)
@@ -151,12 +153,14 @@ def main() -> None:
             if u.skill:
                 train_slots.setdefault(u.skill, set()).update(s.slot for s in u.slots)
     results = {}
+    runs = [(n, n == "clinc150") for n in args.sets.split(",")] + [("hwu64", True)] * ("hwu64" in args.sets.split(","))
     for kind, path in (("fp32", fp32), ("int8", int8)):
         rt = TeacherRuntime(path, labels)
         rt.skill_slots = train_slots
-        for name in args.sets.split(","):
-            results[f"{kind}/{name}"] = evaluate_set(rt, name, root)
-            log.info("teacher %s %s: %s", kind, name, results[f"{kind}/{name}"])
+        for name, route in runs:
+            key = f"{kind}/{name}" + ("-route" if route and name != "clinc150" else "")
+            results[key] = evaluate_set(rt, name, root, route)
+            log.info("teacher %s: %s", key, results[key])
     sizes = {"fp32_bytes": fp32.stat().st_size, "int8_bytes": int8.stat().st_size}
     rows = [
         "| teacher | set | intent acc | slot F1 | exact | in-scope acc | OOS recall | p50 ms | p99 ms | size |",
@@ -179,9 +183,11 @@ def main() -> None:
     )
     for key, r in results.items():
         kind, name = key.split("/")
-        mode = "route" if name == "clinc150" else "skill_given"
+        route = name == "clinc150" or name.endswith("-route")
+        name = name.removesuffix("-route")
+        mode = "route" if route else "skill_given"
         metrics = {k: v for k, v in r.items() if k not in ("n", "p50_ms", "p99_ms", "threshold")}
-        (acc_dir / f"teacher-{kind}__{name}.json").write_text(
+        (acc_dir / result_name(f"teacher-{kind}", name, route)).write_text(
             json.dumps(
                 {
                     "kind": "accuracy",
