@@ -220,6 +220,7 @@ def train_student(
     crf: bool = True,
     route_weight: float = 0.0,
     route_groups: dict[str, list[str]] | None = None,
+    route_kd_only: bool = False,
     progress: str = "student",
 ) -> dict:
     """Multi-skill training: own-skill CE (+KD), other skills' heads pushed to NONE, slots on own skill.
@@ -228,6 +229,8 @@ def train_student(
     skills routed among together): the runtime routes by each skill's in-skill probabilities, so their log-probs
     over all the group's real intents are trained as one softmax whose target is the row's own skill and intent.
     The NONE loss alone only teaches each head its own boundary; this one ranks the heads against each other.
+    With teacher soft labels, the routing loss distils the teacher's one softmax over the group's intents (the
+    multi-domain teacher routes by construction); ``route_kd_only`` keeps the per-skill and slot losses on hard labels.
     """
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -295,7 +298,7 @@ def train_student(
                 target = torch.tensor([e.intent if e.skill == s.name else len(s.intents) - 1 for e in exs])
                 hard = -logp.gather(1, target[:, None]).squeeze(1)
                 w = torch.where(own, torch.ones(()), torch.full((), neg_weight))
-                if exs[0].soft_intent is not None:
+                if exs[0].soft_intent is not None and not route_kd_only:
                     soft = torch.tensor(np.stack([e.soft_intent[s.name] for e in exs]))
                     logp_t = torch.log_softmax(logits / temperature, -1)
                     kd = -(soft * logp_t).sum(-1) * temperature**2
@@ -310,7 +313,13 @@ def train_student(
                     own_off += len(by_name[name].intents) - 1
                 z = torch.cat([logps[name][:, :-1] for name in group], -1)
                 target = torch.tensor([own_off + e.intent for e in exs])
-                loss = loss + route_weight * nn.functional.cross_entropy(z, target)
+                route = nn.functional.cross_entropy(z, target, reduction="none")
+                if exs[0].soft_intent is not None:  # the teacher's one softmax over the group's intents
+                    soft = torch.tensor(np.stack([np.concatenate([e.soft_intent[g][:-1] for g in group]) for e in exs]))
+                    soft = soft / soft.sum(-1, keepdim=True).clamp(min=1e-9)
+                    kd = -(soft * torch.log_softmax(z / temperature, -1)).sum(-1) * temperature**2
+                    route = alpha * route + (1 - alpha) * kd
+                loss = loss + route_weight * route.mean()
             # slots: own skill's head on its rows
             for name in {e.skill for e in exs if e.skill}:
                 rows = [r for r, e in enumerate(exs) if e.skill == name]
@@ -337,7 +346,7 @@ def train_student(
                     loss = loss + alpha * crf_nll(em, tg, mk, tr).sum() / len(exs)
                 lp = torch.log_softmax(logits, -1)
                 hard = -lp.gather(1, target[:, None]).squeeze(1)
-                if exs[rows[0]].soft_tags is not None:
+                if exs[rows[0]].soft_tags is not None and not route_kd_only:
                     soft = torch.tensor(np.concatenate([exs[r].soft_tags for r in rows]))
                     kd = -(soft * torch.log_softmax(logits / temperature, -1)).sum(-1) * temperature**2
                     hard = alpha * hard + (1 - alpha) * kd
