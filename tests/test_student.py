@@ -60,3 +60,16 @@ def test_routing_loss_raises_the_right_skills_share():
     plain = _route_probs(_train(0.0, None), examples)
     grouped = _route_probs(_train(5.0, {"a": ["a", "b"], "b": ["a", "b"]}), examples)
     assert grouped > plain
+
+
+def test_routing_loss_distils_the_teachers_group_softmax():
+    """With soft labels and route_kd_only, only the routing loss sees the teacher: a flat teacher changes the result."""
+    groups = {"a": ["a", "b"], "b": ["a", "b"]}
+    hard = _train(1.0, groups)
+    model, examples = _setup()
+    for e in examples:  # a teacher that cannot tell the four intents apart
+        e.soft_intent = {"a": np.array([0.25, 0.25, 0.5], np.float32), "b": np.array([0.25, 0.25, 0.5], np.float32)}
+    kw = dict(epochs=20, batch_size=8, lr=1e-2, crf=False, route_weight=1.0, route_groups=groups, route_kd_only=True)
+    train_student(model, examples, **kw)
+    assert any(not torch.equal(p, q) for p, q in zip(hard.parameters(), model.parameters()))
+    assert _route_probs(model, examples) < _route_probs(hard, examples)
