@@ -41,7 +41,7 @@ def neural_scores(nlu, name: str, rows: list[Utterance]) -> list[tuple]:
     for u in rows:
         it = nlu._prepare(u.text, name, None)  # the runtime's own steps: parse(skill=name) without the expert
         words = it.tokens.words[it.word_from :]
-        seq, states, pooled = nlu._encode(it, sk if sk.uses_patch(words) else None)
+        seq, states, pooled = nlu._encode(it, sk)
         intent = sk.intents[int(sk.intent_probs(pooled[None])[0][: sk.n_real].argmax())]
         z = sk.slot_scores(sk.slot_input(nlu.base, seq, states))
         out.append((u, words, intent, log_softmax(z)))

@@ -24,7 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 import onnxruntime as ort
 
-from benchmarks.accuracy import result_name
+from benchmarks.accuracy import ROUTED, result_name
 from edge_nlu.data import data_dir
 from edge_nlu.definitions.jsonl import read_jsonl
 from edge_nlu.definitions.model import Utterance
@@ -152,14 +152,16 @@ def main() -> None:
         for u in read_jsonl(root / name / "train.jsonl"):
             if u.skill:
                 train_slots.setdefault(u.skill, set()).update(s.slot for s in u.slots)
-    results = {}
-    runs = [(n, n == "clinc150") for n in args.sets.split(",")] + [("hwu64", True)] * ("hwu64" in args.sets.split(","))
+    sets = args.sets.split(",")
+    runs = [(n, n in ROUTED) for n in sets] + [("hwu64", True)] * ("hwu64" in sets)  # (set, routed)
+    results, done = {}, []  # done: (key in results, kind, set, routed)
     for kind, path in (("fp32", fp32), ("int8", int8)):
         rt = TeacherRuntime(path, labels)
         rt.skill_slots = train_slots
         for name, route in runs:
-            key = f"{kind}/{name}" + ("-route" if route and name != "clinc150" else "")
+            key = f"{kind}/{name}" + ("-route" if route and name not in ROUTED else "")
             results[key] = evaluate_set(rt, name, root, route)
+            done.append((key, kind, name, route))
             log.info("teacher %s: %s", key, results[key])
     sizes = {"fp32_bytes": fp32.stat().st_size, "int8_bytes": int8.stat().st_size}
     rows = [
@@ -167,7 +169,7 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key, r in results.items():
-        kind, name = key.split("/")
+        kind, name = key.split("/")  # the set, "-route" when routed though it also has skills
         rows.append(
             f"| MiniLM-L6 {kind} | {name} | {r.get('intent_accuracy', '')} | {r.get('slot_f1', '')} | "
             f"{r.get('exact_match', '')} | {r.get('in_scope_accuracy', '–')} | {r.get('oos_recall', '–')} | "
@@ -181,10 +183,8 @@ def main() -> None:
         if (Path(args.teacher) / "report.json").exists()
         else None
     )
-    for key, r in results.items():
-        kind, name = key.split("/")
-        route = name == "clinc150" or name.endswith("-route")
-        name = name.removesuffix("-route")
+    for key, kind, name, route in done:
+        r = results[key]
         mode = "route" if route else "skill_given"
         metrics = {k: v for k, v in r.items() if k not in ("n", "p50_ms", "p99_ms", "threshold")}
         (acc_dir / result_name(f"teacher-{kind}", name, route)).write_text(

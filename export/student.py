@@ -253,11 +253,13 @@ def train_student(
     steps_per_epoch = sum(math.ceil(n / batch_size) for n in per_skill.values())
     total = steps_per_epoch * epochs
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=total, pct_start=0.1)
-    # precompute, per skill, the columns of the concatenated intent logits
-    cols, start = {}, 0
-    for s in skills:
-        cols[s.name] = (start, start + len(s.intents))
-        start += len(s.intents)
+    # routing loss: each skill's first column among its group's real intents (a skill is in one group)
+    route_off: dict[str, int] = {}
+    for group in {tuple(g) for g in (route_groups or {}).values()}:
+        start = 0
+        for name in group:
+            route_off[name] = start
+            start += len(by_name[name].intents) - 1
     t0, step = time.time(), 0
     if frozen_shared:
         model.encoder.eval()
@@ -306,13 +308,8 @@ def train_student(
                 loss = loss + (hard * w).sum() / len(exs)
             group = (route_groups or {}).get(exs[0].skill or "", [])
             if route_weight > 0 and len(group) > 1:  # one skill per batch: every row has the same group
-                own_off = 0
-                for name in group:
-                    if name == exs[0].skill:
-                        break
-                    own_off += len(by_name[name].intents) - 1
                 z = torch.cat([logps[name][:, :-1] for name in group], -1)
-                target = torch.tensor([own_off + e.intent for e in exs])
+                target = torch.tensor([route_off[exs[0].skill] + e.intent for e in exs])
                 route = nn.functional.cross_entropy(z, target, reduction="none")
                 if exs[0].soft_intent is not None:  # the teacher's one softmax over the group's intents
                     soft = torch.tensor(np.stack([np.concatenate([e.soft_intent[g][:-1] for g in group]) for e in exs]))

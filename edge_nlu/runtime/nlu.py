@@ -241,15 +241,14 @@ class NLU:
             # make a result depend on its batch neighbours (and a batch of one is already ~0.2 ms); with one skill
             # (given, or named by its invocation) the encoder reads its patch rows at once instead of a second call
             sk = self.skill(it.candidates[0]) if len(it.candidates) == 1 else None
-            seq, states, pooled = self._encode(
-                it, sk if sk and sk.uses_patch(it.tokens.words[it.word_from :]) else None
-            )
+            seq, states, pooled = self._encode(it, sk)
             results.append(self._finish(it, seq, states, pooled, max(1, int(n_best))))
         return results
 
     def _encode(self, it: _Item, sk: Skill | None = None):
-        """(sequence, states [T, 2H], pooled [4H]) of the item's words, through ``sk``'s patch rows when given."""
-        if sk is None:
+        """(sequence, states [T, 2H], pooled [4H]) of the item's words, through ``sk``'s patch rows when one of its
+        patch words occurs (else the plain sequence, the same for every skill)."""
+        if sk is None or not sk.uses_patch(it.tokens.words[it.word_from :]):
             seq = self.base.sequence(it.tokens, it.word_from)
             st, po = self.base.run([seq])
         else:
