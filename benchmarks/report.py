@@ -258,10 +258,12 @@ def snips2017_section(recs: list[dict], published: dict[str, dict[int, float]], 
             label += f" ({n_seeds} draw{'s' if n_seeds != 1 else ''})"
         cells = [_fmt(mm.get(s)) for s in sizes]
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {_secs(r.get('train_seconds_total'))} |")
-    if "edge-nlu" in means and "maxent-crf" in means:
-        e, m = means["edge-nlu"], means["maxent-crf"]
+    for name in [n for n in means if n.startswith("edge-nlu")]:
+        if "maxent-crf" not in means:
+            break
+        e, m = means[name], means["maxent-crf"]
         cells = [f"{100 * (e[s] / m[s] - 1):+.1f}%" if s in e and s in m and m[s] else "—" for s in sizes]
-        lines.append("| *relative gain edge-nlu vs maxent-crf* | " + " | ".join(cells) + " | |")
+        lines.append(f"| *relative gain {name} vs maxent-crf* | " + " | ".join(cells) + " | |")
     for name, mm in published.items():
         cells = [f"*{_fmt(mm.get(s))}*" if s in mm else "—" for s in sizes]
         lines.append(f"| *{name} (2017, published)* | " + " | ".join(cells) + " | — |")

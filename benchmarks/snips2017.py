@@ -6,6 +6,9 @@ model (one skill named after the intent), parse the 100 ``validate.jsonl`` utter
 score with :func:`edge_nlu.metrics.snips2017_slot_scores` (slot F1 averaged over the draws, weighted by gold slot
 counts). Writes ``benchmarks/results/snips2017/<system>.json`` (scores in percent) after every size, so a long run can
 be followed, and regenerates ``benchmarks/RESULTS.md`` at the end.
+
+``--heldout K`` is for choosing a method without looking at the validate sets: the same draws, scored on K rows of
+``train_full.jsonl`` that none of the draws took (fixed sample), written to ``snips2017_heldout/<system>.json``.
 """
 
 from __future__ import annotations
@@ -41,10 +44,19 @@ def _ints(s: str) -> list[int]:
     return [int(x) for x in s.split(",") if x.strip()]
 
 
+def heldout_rows(pool: list[Utterance], size: int, seeds: list[int], k: int) -> list[Utterance]:
+    """``k`` rows of ``pool`` that none of the seeds' draws of ``size`` took (a fixed sample: seed 12345)."""
+    taken = {id(u) for seed in seeds for u in draw(pool, size, seed)}
+    rest = [u for u in pool if id(u) not in taken]
+    return random.Random(12345).sample(rest, min(k, len(rest)))
+
+
 def _run_intent(job: tuple) -> tuple[dict, float, float]:
     """Train and score one intent at one size over the seeds: (per-intent record, train s, parse s)."""
-    system, model, intent, size, seeds = job
+    system, model, intent, size, seeds, heldout = job
     pool, gold = (read_jsonl(p) for p in intent_files(intent))
+    if heldout:
+        gold = heldout_rows(pool, size, seeds, heldout)
     preds, train_s, parse_s = [], 0.0, 0.0
     for seed in seeds:
         s = make_system(system, model, protocol=True)
@@ -81,10 +93,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", default=str(RESULTS_DIR))
     ap.add_argument("--no-report", action="store_true")
     ap.add_argument("--jobs", type=int, default=1, help="intents trained in parallel processes (default 1)")
+    ap.add_argument(
+        "--heldout", type=int, default=0, help="score on K undrawn train_full rows instead of validate (method choice)"
+    )
+    ap.add_argument("--tag", default="", help="suffix of the results file name (e.g. a variant's name)")
+    ap.add_argument("--gazetteer", action="store_true", help="edge-nlu: compile skills with the gazetteer")
     args = ap.parse_args(argv)
+    if args.gazetteer:  # the compiler's default, set before any worker process forks
+        from export import skill_compiler
+
+        skill_compiler.GAZETTEER = True
     sizes, seeds = _ints(args.sizes), _ints(args.seeds)
     intents = [i for i in args.intents.split(",") if i]
-    out = Path(args.results) / "snips2017" / f"{args.system}.json"
+    kind = "snips2017_heldout" if args.heldout else "snips2017"
+    tag = args.tag or ("gazetteer" if args.gazetteer else "")
+    out = Path(args.results) / kind / f"{args.system}{'-' + tag if tag else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         info = make_system(args.system, args.model, protocol=True).describe()
@@ -92,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {e}", file=sys.stderr)
         return 2
     rec: dict = {
-        "kind": "snips2017",
-        "system": args.system,
+        "kind": kind,
+        "heldout": args.heldout,
+        "system": args.system + (" --gazetteer" if args.gazetteer else ""),
         "sizes": sizes,
         "seeds": seeds,
         "intents": intents,
@@ -107,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     for size in sizes:
         per_intent = {}
-        work = [(args.system, args.model, intent, size, seeds) for intent in intents]
+        work = [(args.system, args.model, intent, size, seeds, args.heldout) for intent in intents]
         if args.jobs > 1:
             from concurrent.futures import ProcessPoolExecutor
 
@@ -133,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         rec["complete"] = size == sizes[-1]
         out.write_text(json.dumps(rec, indent=1) + "\n")
         print(f"{args.system} N={size}: mean slot F1 {mean:.2f} -> {out}", flush=True)
-    if not args.no_report:
+    if not args.no_report and not args.heldout:
         regenerate(Path(args.results))
     return 0
 

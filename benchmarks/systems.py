@@ -305,12 +305,11 @@ class EdgeNLUSystem(System):
     def describe(self) -> dict:
         d = {"name": self.name, "model": str(self.model_dir), "compile_skills": self.compile_skills}
         if self.compile_skills:
-            from edge_nlu.runtime.lexical import TEMPLATES
             from export import skill_compiler as sc
 
             d["compiler"] = {
                 "slot_features": sc.SLOT_FEATURES,
-                "lexical": TEMPLATES if sc.LEXICAL else None,
+                "lexical": sc.lexical_templates() if sc.LEXICAL else None,
                 "augment": sc.AUGMENT,
                 "max_augment": sc.MAX_AUGMENT,
             }

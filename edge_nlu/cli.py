@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="NAME.skill")
     p.add_argument("--format", choices=_formats(), help="definition format (default: detected)")
     p.add_argument("--name", help="skill name (default: from the definition)")
+    p.add_argument(
+        "--gazetteer",
+        action="store_true",
+        help="built-in country / US state / city features, and gazetteer names for place slots' augmentation",
+    )
     p.set_defaults(func=cmd_build_skill)
 
     p = sub.add_parser("skills", parents=[common], help="list, install, remove, inspect, enable or disable skills")
@@ -273,7 +278,7 @@ def cmd_build_skill(args: argparse.Namespace) -> int:
             f"build-skill needs the build extra: pip install 'edge-nlu[build]' (missing module {e.name!r})"
         ) from None
     out = Path(args.output)
-    rep = compile_skill(definition, model, out)
+    rep = compile_skill(definition, model, out, gazetteer=args.gazetteer)
     _emit(
         {
             "path": str(out),
@@ -325,6 +330,7 @@ def cmd_skills(args: argparse.Namespace) -> int:
             intents=sk.intents[: sk.n_real],
             slots={s: sk.slot_types.get(s, {}) for s in sorted({t[2:] for t in sk.tags if t != "O"})},
             patch_rows=len(sk.patch),
+            lexical=sk.lexical if sk.lex_w is not None else None,
         )
         _emit(info)
     return 0

@@ -194,6 +194,19 @@ def test_build_skill(cli, tmp_path):
     assert code == 0 and json.loads(out)["installed"] == "lights"
 
 
+def test_build_skill_with_gazetteer_parses_with_it(cli, tmp_path):
+    out_path = tmp_path / "lights.skill"
+    args = ("build-skill", str(FIXTURES / "lights_snips.json"), "-o", str(out_path), "--name", "lights")
+    code, out, err = cli(*args, "--gazetteer")
+    assert code == 0, err
+    code, out, err = cli("skills", "install", str(out_path))
+    assert code == 0, err
+    code, out, err = cli("skills", "info", "lights")
+    assert code == 0 and ",gz@" in out
+    code, out, err = cli("parse", "turn on the lights in the kitchen of my house in Gambia", "--skill", "lights")
+    assert code == 0 and json.loads(out)["skill"] == "lights"
+
+
 def test_build_skill_errors(cli, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"interactionModel": {"languageModel": {"intents": 3}}}')

@@ -61,9 +61,11 @@ def _const(f: str) -> int:
     return c
 
 
-def _crcs(words: list[str]) -> tuple[list[int], list[int]]:
-    """crc32 of every feature of an utterance, word after word, and the number of features of each word."""
+def _crcs(words: list[str], gaz=None) -> tuple[list[int], list[int]]:
+    """crc32 of every feature of an utterance, word after word, and the number of features of each word; with
+    ``gaz`` (a :class:`~edge_nlu.runtime.gazetteer.Gazetteer`) also each word's gazetteer features."""
     n = len(words)
+    gz = gaz.features(words) if gaz is not None else None
     pad = [_word("<s>"), _word("<s>"), *(_word(w.lower()) for w in words), _word("</s>"), _word("</s>")]
     shp = ["_", *(str(word_shape(w)) for w in words), "_"]  # shp[i + 1] is word i
     out: list[int] = []
@@ -93,13 +95,16 @@ def _crcs(words: list[str]) -> tuple[list[int], list[int]]:
         if i == n - 1:
             out.append(_const("eos"))
             k += 1
+        if gz is not None and gz[i]:
+            out += (_const("gz=" + f) for f in gz[i])
+            k += len(gz[i])
         counts.append(k)
     return out, counts
 
 
-def lexical_ids(words: list[str], buckets: int = BUCKETS) -> list[list[int]]:
+def lexical_ids(words: list[str], buckets: int = BUCKETS, gaz=None) -> list[list[int]]:
     """Per word, the bucket ids of its lexical features (lower-cased words; ``<s>``/``</s>`` past the ends)."""
-    crcs, counts = _crcs(words)
+    crcs, counts = _crcs(words, gaz)
     ids = [c % buckets for c in crcs]
     out, k = [], 0
     for c in counts:
@@ -108,11 +113,11 @@ def lexical_ids(words: list[str], buckets: int = BUCKETS) -> list[list[int]]:
     return out
 
 
-def lexical_emissions(words: list[str], table: np.ndarray) -> np.ndarray:
+def lexical_emissions(words: list[str], table: np.ndarray, gaz=None) -> np.ndarray:
     """[n_words, n_tags] float32 sum of ``table`` rows (any float dtype) over each word's feature buckets."""
     if not words:
         return np.zeros((0, table.shape[1]), dtype=np.float32)
-    crcs, counts = _crcs(words)
+    crcs, counts = _crcs(words, gaz)
     starts = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
     ids = np.array(crcs, dtype=np.int64) % table.shape[0]

@@ -158,12 +158,20 @@ class Skill:
                 file=where,
                 check="lexical",
             )
+        self.gazetteer = None  # the built-in gazetteer, for a skill whose lexical features include it
         if self.lex_w is not None and self.lexical != TEMPLATES:
-            raise ArtifactError(
-                f"lexical feature templates {self.lexical!r}, this runtime computes {TEMPLATES!r}",
-                file=where,
-                check="lexical",
-            )
+            wanted = TEMPLATES
+            if isinstance(self.lexical, str) and self.lexical.startswith(TEMPLATES + ",gz@"):
+                from edge_nlu.runtime.gazetteer import gazetteer, gazetteer_templates
+
+                wanted = gazetteer_templates()
+                self.gazetteer = gazetteer()
+            if self.lexical != wanted:
+                raise ArtifactError(
+                    f"lexical feature templates {self.lexical!r}, this runtime computes {wanted!r}",
+                    file=where,
+                    check="lexical",
+                )
         self.patch: dict[str, int] = {w: i for i, w in enumerate(words)}
         self.transitions = np.where(bio_allowed(self.tags), 0.0, -1e9).astype(np.float32)
         if "transitions" in arrays:  # learned CRF transition scores (absent: softmax tagger, constraints only)
@@ -210,7 +218,7 @@ class Skill:
             return []
         z = self.slot_scores(feats)
         if self.lex_w is not None and words is not None:
-            z = z + lexical_emissions(words, self.lex_w)
+            z = z + lexical_emissions(words, self.lex_w, self.gazetteer)
         # no log-softmax: it shifts all tags of a word equally, which no path comparison can see
         return [self.tags[j] for j in viterbi(z, self.transitions, self._into)]
 
