@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks import report
 from benchmarks.accuracy import result_name
-from benchmarks.snips2017 import draw, intent_files
+from benchmarks.snips2017 import draw, heldout_rows, heldout_section, intent_files
 from benchmarks.systems import OOS, MaxEntCRFSystem, SystemUnavailable, make_system
 from edge_nlu.data import data_dir
 from edge_nlu.definitions.jsonl import read_jsonl
@@ -32,6 +32,26 @@ def test_draw_is_deterministic_and_sized():
             assert a == b and len(a) == size and len({u.text for u in a}) == size
             assert a == random.Random(seed).sample(rows, size)
     assert draw(rows, 10, 0) != draw(rows, 10, 1)
+
+
+def test_heldout_rows_are_never_drawn_and_fixed():
+    rows = _rows(300)
+    held = heldout_rows(rows, 70, [0, 1, 2], 100)
+    drawn = {id(u) for seed in (0, 1, 2) for u in draw(rows, 70, seed)}
+    assert len(held) == 100 and not drawn & {id(u) for u in held}
+    assert [u.text for u in held] == [u.text for u in heldout_rows(_rows(300), 70, [0, 1, 2], 100)]
+    assert len(heldout_rows(_rows(20), 10, [0], 100)) <= 10  # never more than the undrawn rows
+
+
+def test_heldout_section_lists_each_variant(tmp_path):
+    for name, score in (("edge-nlu", 50.0), ("edge-nlu --gazetteer", 52.5)):
+        rec = {"kind": "snips2017_heldout", "system": name, "intents": ["GetWeather"], "command": "x"}
+        rec["by_size"] = {"10": {"intents": {"GetWeather": {"score": score}}, "mean": score}}
+        (tmp_path / f"{name.replace(' ', '')}.json").write_text(json.dumps(rec))
+    sec = heldout_section(tmp_path)
+    assert sec["section"] == "snips2017_heldout"
+    assert "| GetWeather | 50.00 | 52.50 |" in sec["table_markdown"]
+    assert "edge-nlu --gazetteer N=10" in sec["table_markdown"]
 
 
 @needs_data
