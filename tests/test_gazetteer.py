@@ -79,3 +79,24 @@ def test_slots_of_gazetteer_names_get_gazetteer_values_for_augmentation():
     out = augment(rows, None, 40, extra={"country": pools["country"][1]})
     assert {u.slots[0].value for u in out} - {"Malaysia"}  # gazetteer names came in
     assert all(u.text[u.slots[0].start : u.slots[0].end] == u.slots[0].value for u in out)
+
+
+def test_a_missing_gazetteer_is_a_clear_artifact_error(tiny_model, tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    import json
+
+    import edge_nlu.runtime.gazetteer as gz_mod
+    from edge_nlu.definitions import read_definition
+    from edge_nlu.runtime.skill import Skill
+    from export import skill_compiler as sc
+
+    out = tmp_path / "pizza.skill"
+    sc.compile_skill(read_definition(FIXTURES / "pizza_alexa.json"), tiny_model, out, gazetteer=True)
+    base_manifest = json.loads((tiny_model / "base" / "manifest.json").read_text())
+    gz_mod.gazetteer.cache_clear()
+    monkeypatch.setattr(gz_mod, "PATH", tmp_path / "gone.npz")
+    try:
+        with pytest.raises(ArtifactError, match="built-in gazetteer"):
+            Skill(out, base_manifest)
+    finally:
+        gz_mod.gazetteer.cache_clear()

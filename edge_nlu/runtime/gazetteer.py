@@ -70,7 +70,7 @@ class Gazetteer:
 @lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
     """The packaged gazetteer, loaded on first use (only skills compiled with gazetteer features need it)."""
-    return Gazetteer()
+    return Gazetteer(PATH)
 
 
 def gazetteer_templates() -> str:

@@ -164,8 +164,15 @@ class Skill:
             if isinstance(self.lexical, str) and self.lexical.startswith(TEMPLATES + ",gz@"):
                 from edge_nlu.runtime.gazetteer import gazetteer, gazetteer_templates
 
-                wanted = gazetteer_templates()
-                self.gazetteer = gazetteer()
+                try:
+                    wanted = gazetteer_templates()
+                    self.gazetteer = gazetteer()
+                except (OSError, ValueError, KeyError) as e:  # the package's own file: a broken install
+                    raise ArtifactError(
+                        f"needs the built-in gazetteer, unreadable ({e.__class__.__name__}): reinstall edge-nlu",
+                        file=where,
+                        check="lexical",
+                    ) from None
             if self.lexical != wanted:
                 raise ArtifactError(
                     f"lexical feature templates {self.lexical!r}, this runtime computes {wanted!r}",
