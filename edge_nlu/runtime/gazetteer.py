@@ -11,6 +11,7 @@ word n-grams (up to ``MAX_WORDS`` words) and searches all of them at once.
 from __future__ import annotations
 
 import hashlib
+import io
 import zlib
 from functools import lru_cache
 from pathlib import Path
@@ -33,7 +34,7 @@ class Gazetteer:
     def __init__(self, path: Path = PATH) -> None:
         data = path.read_bytes()
         self.version = hashlib.sha256(data).hexdigest()[:12]
-        with np.load(path, allow_pickle=False) as z:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:  # the bytes the version was taken of
             self.tables = {t: np.ascontiguousarray(z[t], dtype=np.uint32) for t in TYPES}
             self.codes = {str(c) for c in z["region_codes"]}
 
