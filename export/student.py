@@ -221,6 +221,7 @@ def train_student(
     route_weight: float = 0.0,
     route_groups: dict[str, list[str]] | None = None,
     route_kd_only: bool = False,
+    route_xset: float = 0.0,
     progress: str = "student",
 ) -> dict:
     """Multi-skill training: own-skill CE (+KD), other skills' heads pushed to NONE, slots on own skill.
@@ -231,6 +232,9 @@ def train_student(
     The NONE loss alone only teaches each head its own boundary; this one ranks the heads against each other.
     With teacher soft labels, the routing loss distils the teacher's one softmax over the group's intents (the
     multi-domain teacher routes by construction); ``route_kd_only`` keeps the per-skill and slot losses on hard labels.
+    ``route_xset`` > 0 (needs soft labels) also distils every *other* group's routing on each batch's rows: the
+    teacher's distribution over that group's intents, weighted by the mass it puts on the group, so each group's
+    ranking of its heads is taught on far more (and more varied) text than its own rows.
     """
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -255,7 +259,8 @@ def train_student(
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=total, pct_start=0.1)
     # routing loss: each skill's first column among its group's real intents (a skill is in one group)
     route_off: dict[str, int] = {}
-    for group in {tuple(g) for g in (route_groups or {}).values()}:
+    all_groups = sorted({tuple(g) for g in (route_groups or {}).values() if len(g) > 1})
+    for group in all_groups:
         start = 0
         for name in group:
             route_off[name] = start
@@ -317,6 +322,16 @@ def train_student(
                     kd = -(soft * torch.log_softmax(z / temperature, -1)).sum(-1) * temperature**2
                     route = alpha * route + (1 - alpha) * kd
                 loss = loss + route_weight * route.mean()
+            if route_xset > 0 and exs[0].soft_intent is not None:
+                for other in all_groups:
+                    if exs[0].skill in other:
+                        continue
+                    soft = torch.tensor(np.stack([np.concatenate([e.soft_intent[g][:-1] for g in other]) for e in exs]))
+                    mass = soft.sum(-1)
+                    soft = soft / mass[:, None].clamp(min=1e-9)
+                    z = torch.cat([logps[name][:, :-1] for name in other], -1)
+                    kd = -(soft * torch.log_softmax(z / temperature, -1)).sum(-1) * temperature**2
+                    loss = loss + route_xset * (mass * kd).mean()
             # slots: own skill's head on its rows
             for name in {e.skill for e in exs if e.skill}:
                 rows = [r for r, e in enumerate(exs) if e.skill == name]

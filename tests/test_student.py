@@ -73,3 +73,38 @@ def test_routing_loss_distils_the_teachers_group_softmax():
     train_student(model, examples, **kw)
     assert any(not torch.equal(p, q) for p, q in zip(hard.parameters(), model.parameters()))
     assert _route_probs(model, examples) < _route_probs(hard, examples)
+
+
+def _four_skills():
+    """Skills a, b (one data set) with rows; c, d (another set) without any: only cross-set routing reaches them."""
+    model, examples = _setup()
+    skills = model.skills + [SkillLabels(n, [f"{n}1", f"{n}2", "__none__"], ["O"]) for n in ("c", "d")]
+    torch.manual_seed(0)
+    model = Student(model.emb.weight.detach().numpy(), skills, hidden=8)
+    for e in examples:  # the teacher maps a row's intent k to skill c (k = 0) or d (k = 1), first intent
+        e.soft_intent = {s.name: np.array([0.0, 0.0, 1.0], np.float32) for s in skills}
+        e.soft_intent[e.skill] = np.array([0.5, 0.0, 0.5], np.float32) if e.intent == 0 else np.array([0, 0.5, 0.5])
+        e.soft_intent["c" if e.intent == 0 else "d"] = np.array([0.5, 0.0, 0.5], np.float32)
+    groups = {"a": ["a", "b"], "b": ["a", "b"], "c": ["c", "d"], "d": ["c", "d"]}
+    return model, examples, groups
+
+
+def _xset_right(model: Student, examples: list[Example]) -> float:
+    """Mean share the c/d routing softmax gives the teacher's choice (c1 for intent 0 rows, d1 for intent 1)."""
+    right = []
+    with torch.no_grad():
+        for e in examples:
+            _, pooled = model.encode(torch.tensor([e.ids]), torch.tensor([e.case]), torch.tensor([len(e.ids)]))
+            z = torch.cat([torch.log_softmax(model.intent[s](pooled)[0], -1)[:-1] for s in ("c", "d")])
+            right.append(float(torch.softmax(z, -1)[0 if e.intent == 0 else 2]))
+    return float(np.mean(right))
+
+
+def test_cross_set_routing_distils_other_groups():
+    kw = dict(epochs=20, batch_size=8, lr=1e-2, crf=False, route_weight=1.0, route_kd_only=True)
+    base, examples, groups = _four_skills()
+    train_student(base, examples, route_groups=groups, **kw)
+    xset, examples, groups = _four_skills()
+    train_student(xset, examples, route_groups=groups, route_xset=1.0, **kw)
+    assert _xset_right(xset, examples) > _xset_right(base, examples) + 0.2
+    assert _xset_right(xset, examples) > 0.6
