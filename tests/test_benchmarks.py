@@ -209,3 +209,23 @@ def test_unavailable_systems_say_why(tmp_path, monkeypatch):
         make_system("edge-nlu", tmp_path / "no-model")
     with pytest.raises(ValueError):
         make_system("nope")
+
+
+def test_intent_prior_folds_partition_train(tmp_path):
+    from benchmarks.intent_prior import make_folds
+
+    root = tmp_path / "data"
+    (root / "atis").mkdir(parents=True)
+    (root / "snips").mkdir()
+    lines = [json.dumps({"text": f"u {i}", "intent": "I", "skill": "atis"}) for i in range(23)]
+    (root / "atis" / "train.jsonl").write_text("\n".join(lines) + "\n")
+    folds = make_folds(root, "atis", 5, tmp_path / "work")
+    held = [(f / "atis" / "dev.jsonl").read_text().splitlines() for f in folds]
+    assert sorted(x for h in held for x in h) == sorted(lines)  # every row held out exactly once
+    for f, h in zip(folds, held):
+        train = (f / "atis" / "train.jsonl").read_text().splitlines()
+        assert not set(train) & set(h) and len(train) + len(h) == len(lines)
+        assert (f / "snips").resolve() == (root / "snips").resolve()
+    assert held == [
+        (f / "atis" / "dev.jsonl").read_text().splitlines() for f in make_folds(root, "atis", 5, tmp_path / "w2")
+    ]
