@@ -121,8 +121,9 @@ def soft_targets(examples, rows, skills: list[SkillLabels], teacher_out: Path, t
 
 def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
     cfg = {**DEFAULTS, **cfg, "student": {**DEFAULTS["student"], **cfg.get("student", {})}}
-    if cfg["student"].get("route_kd_only") and teacher is None:  # else a different model, silently
-        raise SystemExit("this config distils routing from the teacher (student.route_kd_only): pass --teacher DIR")
+    for key in ("route_kd_only", "route_xset"):  # else a different model, silently
+        if cfg["student"].get(key) and teacher is None:
+            raise SystemExit(f"this config distils routing from the teacher (student.{key}): pass --teacher DIR")
     torch.manual_seed(cfg["seed"])
     np.random.seed(cfg["seed"])
     torch.set_num_threads(int(cfg.get("threads", 1)))

@@ -108,3 +108,12 @@ def test_cross_set_routing_distils_other_groups():
     train_student(xset, examples, route_groups=groups, route_xset=1.0, **kw)
     assert _xset_right(xset, examples) > _xset_right(base, examples) + 0.2
     assert _xset_right(xset, examples) > 0.6
+
+
+@pytest.mark.parametrize("key", ["route_kd_only", "route_xset"])
+def test_build_refuses_teacher_losses_without_a_teacher(tmp_path, key):
+    from export.build import build
+
+    with pytest.raises(SystemExit, match=key):
+        build({"sets": {}, "student": {key: 1}}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before writing anything
