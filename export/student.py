@@ -204,6 +204,15 @@ def make_examples(tok, rows, skills: dict[str, SkillLabels], model: Student, max
     return out
 
 
+def group_kd(exs: list[Example], z: torch.Tensor, group, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row: the distillation loss of the routing logits ``z`` (the group's real intents, in group order) towards
+    the teacher's distribution over the same intents, and the teacher's mass on the group (before renormalising)."""
+    soft = torch.tensor(np.stack([np.concatenate([e.soft_intent[g][:-1] for g in group]) for e in exs]))
+    mass = soft.sum(-1)
+    soft = soft / mass[:, None].clamp(min=1e-9)
+    return -(soft * torch.log_softmax(z / temperature, -1)).sum(-1) * temperature**2, mass
+
+
 def train_student(
     model: Student,
     examples: list[Example],
@@ -317,20 +326,15 @@ def train_student(
                 target = torch.tensor([route_off[exs[0].skill] + e.intent for e in exs])
                 route = nn.functional.cross_entropy(z, target, reduction="none")
                 if exs[0].soft_intent is not None:  # the teacher's one softmax over the group's intents
-                    soft = torch.tensor(np.stack([np.concatenate([e.soft_intent[g][:-1] for g in group]) for e in exs]))
-                    soft = soft / soft.sum(-1, keepdim=True).clamp(min=1e-9)
-                    kd = -(soft * torch.log_softmax(z / temperature, -1)).sum(-1) * temperature**2
+                    kd, _ = group_kd(exs, z, group, temperature)
                     route = alpha * route + (1 - alpha) * kd
                 loss = loss + route_weight * route.mean()
             if route_xset > 0 and exs[0].soft_intent is not None:
                 for other in all_groups:
                     if exs[0].skill in other:
                         continue
-                    soft = torch.tensor(np.stack([np.concatenate([e.soft_intent[g][:-1] for g in other]) for e in exs]))
-                    mass = soft.sum(-1)
-                    soft = soft / mass[:, None].clamp(min=1e-9)
                     z = torch.cat([logps[name][:, :-1] for name in other], -1)
-                    kd = -(soft * torch.log_softmax(z / temperature, -1)).sum(-1) * temperature**2
+                    kd, mass = group_kd(exs, z, other, temperature)
                     loss = loss + route_xset * (mass * kd).mean()
             # slots: own skill's head on its rows
             for name in {e.skill for e in exs if e.skill}:
