@@ -466,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     keys = [k for k in r if k not in ("per_slot", "n")]
     print(
         f"{args.dataset}/{args.split} n={r['n']} "
-        + " ".join(f"{k}={r[k]:.4f}" for k in keys)
+        + " ".join(f"{k}={r[k]:.4f}" if r[k] is not None else f"{k}=n/a" for k in keys)
         + f" train_s={train_s:.1f} parse_ms={1000 * parse_s / len(gold):.2f}"
     )
 

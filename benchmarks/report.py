@@ -53,9 +53,9 @@ SET_TITLES = {
 # --- helpers used by the benchmark scripts ---------------------------------------------------------------------------
 
 
-def pct(x: float) -> float:
-    """A fraction as a percentage with 2 decimals."""
-    return round(100.0 * float(x), 2)
+def pct(x: float | None) -> float | None:
+    """A fraction as a percentage with 2 decimals (None, an undefined score, stays None)."""
+    return None if x is None else round(100.0 * float(x), 2)
 
 
 def _git(*args: str) -> str | None:

@@ -128,7 +128,7 @@ def evaluate_set(rt: TeacherRuntime, name: str, root: Path, route: bool = False)
         preds.append(rt.parse(u.text, given, skills, threshold))
         times.append(time.perf_counter() - t0)
     m = evaluate(test, preds)
-    out = {k: round(100 * v, 2) for k, v in m.items() if isinstance(v, float)}
+    out = {k: round(100 * v, 2) for k, v in m.items() if isinstance(v, float)}  # (None: undefined, e.g. no slots)
     out.update(
         n=len(test),
         p50_ms=round(1000 * statistics.median(times), 3),

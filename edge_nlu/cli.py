@@ -218,8 +218,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from edge_nlu.definitions.jsonl import read_jsonl
     from edge_nlu.definitions.model import Utterance
     from edge_nlu.metrics import evaluate, is_oos
+    from edge_nlu.runtime.nlu import MAX_CHARS
 
-    gold = read_jsonl(args.file)
+    gold = read_jsonl(args.file, max_chars=MAX_CHARS)
     nlu = _load(args)
     listed = _names(args.skills)
     in_file = sorted({u.skill for u in gold if u.skill})
@@ -275,7 +276,8 @@ def cmd_build_skill(args: argparse.Namespace) -> int:
         from export.skill_compiler import compile_skill
     except ModuleNotFoundError as e:  # torch & co. (any other ImportError is a bug and shows as one)
         raise MissingExtraError(
-            f"build-skill needs the build extra: pip install 'edge-nlu[build]' (missing module {e.name!r})"
+            f"build-skill needs the build extra: pip install 'edge-nlu[build]' (in a source checkout: "
+            f"pip install '.[build]'; missing module {e.name!r})"
         ) from None
     out = Path(args.output)
     rep = compile_skill(definition, model, out, gazetteer=args.gazetteer)
@@ -322,7 +324,9 @@ def cmd_skills(args: argparse.Namespace) -> int:
         path = nlu._paths[args.name]
         keep = ("name", "invocation_name", "base_id", "vocab_hash", "dims", "built", "format", "format_version")
         info = {k: sk.manifest.get(k) for k in keep}
+        info["name"] = args.name  # the installed name (skills install --name); the file's own name below
         info.update(
+            built_as=sk.manifest.get("name"),
             source="user" if args.name in user else "builtin",
             enabled=args.name in nlu.enabled_skills,
             path=str(path),

@@ -41,12 +41,23 @@ def _norm_intent(intent: str | None) -> str:
     return OOS if is_oos(intent) else intent  # type: ignore[return-value]
 
 
-def _div(a: float, b: float) -> float:
+def _div(a: float, b: float) -> float | None:
+    """``a / b``, or None when nothing was counted: 0/0 is undefined, not 0 (CLINC150 has no slots to score)."""
+    return a / b if b else None
+
+
+def _div0(a: float, b: float) -> float:
+    """``a / b`` with 0/0 = 0: the Snips 2017 protocol's convention (its published figures are computed so)."""
     return a / b if b else 0.0
 
 
-def _f1(p: float, r: float) -> float:
+def _f1_pr(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r > 0 else 0.0
+
+
+def _f1(tp: int, n_gold: int, n_pred: int) -> float | None:
+    """2·TP / (gold + predicted): 0 when spans exist but none match, None when there are none on either side."""
+    return 2 * tp / (n_gold + n_pred) if n_gold + n_pred else None
 
 
 def _check_aligned(gold: Sequence[Utterance], pred: Sequence[Utterance]) -> None:
@@ -67,6 +78,8 @@ def evaluate(gold: Sequence[Utterance], pred: Sequence[Utterance]) -> dict:
     Keys: ``n``, ``intent_accuracy`` (out-of-scope counted as one class), ``slot_precision``, ``slot_recall``,
     ``slot_f1`` (micro over all spans of all rows; a span is right when slot type, start and end are equal),
     ``exact_match`` (intent right and the slot set equal), ``per_slot`` {slot: {precision, recall, f1, support}}.
+    A score whose denominator is zero is None, not 0: slot scores of a set without slots, precision with no
+    predictions, ``in_scope_accuracy`` of a set with only out-of-scope rows.
     When gold holds out-of-scope rows (intent None or "oos"), also ``in_scope_accuracy`` (over gold in-scope rows;
     predicting oos there is wrong), ``oos_recall`` and ``oos_precision``.
     """
@@ -102,13 +115,18 @@ def evaluate(gold: Sequence[Utterance], pred: Sequence[Utterance]) -> dict:
     per_slot = {}
     for slot in sorted(set(n_gold) | set(n_pred)):
         sp, sr = _div(tp[slot], n_pred[slot]), _div(tp[slot], n_gold[slot])
-        per_slot[slot] = {"precision": sp, "recall": sr, "f1": _f1(sp, sr), "support": n_gold[slot]}
+        per_slot[slot] = {
+            "precision": sp,
+            "recall": sr,
+            "f1": _f1(tp[slot], n_gold[slot], n_pred[slot]),
+            "support": n_gold[slot],
+        }
     out: dict = {
         "n": n,
         "intent_accuracy": _div(intent_ok, n),
         "slot_precision": prec,
         "slot_recall": rec,
-        "slot_f1": _f1(prec, rec),
+        "slot_f1": _f1(TP, G, P),
         "exact_match": _div(exact, n),
         "per_slot": per_slot,
     }
@@ -182,10 +200,10 @@ def snips2017_slot_scores(gold: Sequence[Utterance], preds_by_seed: list[Sequenc
         ps, rs, fs = [], [], []
         for d in per_draw:
             c = d.get(slot, {"tp": 0, "pred": 0, "gold": support[slot]})
-            p, r = _div(c["tp"], c["pred"]), _div(c["tp"], c["gold"])
+            p, r = _div0(c["tp"], c["pred"]), _div0(c["tp"], c["gold"])
             ps.append(p)
             rs.append(r)
-            fs.append(_f1(p, r))
+            fs.append(_f1_pr(p, r))
         k = len(per_draw)
         out_slots[slot] = {
             "precision": sum(ps) / k,
@@ -195,7 +213,7 @@ def snips2017_slot_scores(gold: Sequence[Utterance], preds_by_seed: list[Sequenc
             "support": support[slot],
         }
     total = sum(support.values())
-    score = _div(sum(out_slots[s]["f1"] * support[s] for s in support), total)
+    score = _div0(sum(out_slots[s]["f1"] * support[s] for s in support), total)
     return {"score": score, "slots": out_slots, "draws": len(per_draw)}
 
 
@@ -239,11 +257,11 @@ def published_snips2017(data_dir: str | Path, system_file: str) -> dict:
                 ps, rs = v["precision"].get(str(size)), v["recall"].get(str(size))
                 if ps is None or rs is None:
                     continue
-                fs = [0.0 if math.isnan(p) or math.isnan(r) else _f1(p, r) for p, r in zip(ps, rs, strict=True)]
+                fs = [0.0 if math.isnan(p) or math.isnan(r) else _f1_pr(p, r) for p, r in zip(ps, rs, strict=True)]
                 acc += v["rate"] * (sum(fs) / len(fs))
                 tot += v["rate"]
             key = "full" if full else size
-            by_size.setdefault(key, {"intents": {}})["intents"][intent] = _div(acc, tot)
+            by_size.setdefault(key, {"intents": {}})["intents"][intent] = _div0(acc, tot)
     for v in by_size.values():
         v["mean"] = sum(v["intents"].values()) / len(v["intents"])
     name = Path(system_file).name.removesuffix(".json").removesuffix("_metrics")

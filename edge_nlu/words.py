@@ -23,6 +23,28 @@ def _is_punct(ch: str) -> bool:
     return unicodedata.category(ch).startswith(("P", "S"))
 
 
+def _join_marks(words: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Keep combining marks inside their word and drop invisible format characters.
+
+    Decomposed text ("Sa\u0303o", what some ASR and keyboards emit) must give the same words as composed text
+    ("São"): a combining mark is not a word character to ``re``. Format characters (zero-width space, soft hyphen,
+    BOM, bidi marks) are invisible, so they separate words but are never part of one (nor of a slot value).
+    """
+    out: list[tuple[str, int, int]] = []
+    for w, s, e in words:
+        if all(unicodedata.category(c) == "Cf" for c in w):
+            continue
+        if out and out[-1][2] == s and out[-1][0][0].isalnum():
+            prev = out[-1][0]
+            if all(unicodedata.category(c).startswith("M") for c in w) or (
+                w[0].isalnum() and unicodedata.category(prev[-1]).startswith("M")
+            ):
+                out[-1] = (prev + w, out[-1][1], e)
+                continue
+        out.append((w, s, e))
+    return out
+
+
 def split_words(text: str) -> list[tuple[str, int, int]]:
     """Words of ``text`` as (word, start, end); punctuation and symbols are words of their own."""
     out: list[tuple[str, int, int]] = []
@@ -44,7 +66,7 @@ def split_words(text: str) -> list[tuple[str, int, int]]:
                 out.append((w[buf_start:], start + buf_start, start + len(w)))
         else:
             out.append((w, m.start(), m.end()))
-    return out
+    return out if text.isascii() else _join_marks(out)
 
 
 def spans_to_bio(words: Sequence[tuple[str, int, int]], spans: Sequence[SlotSpan]) -> list[str]:

@@ -192,3 +192,79 @@ def test_install_rejects_bad_files(nlu, tmp_path, pizza_skill, home):
     with pytest.raises(edge_nlu.EdgeNLUError, match="invalid skill name"):
         nlu.install_skill(pizza_skill, name="../evil")
     assert not list(home.rglob("*.skill"))
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"n_best": 0},
+        {"n_best": -1},
+        {"n_best": True},
+        {"n_best": 2.0},
+        {"n_best": float("inf")},
+        {"n_best": "2"},
+        {"n_best": None},
+        {"skill": "alarm", "skills": ["alarm"]},
+        {"skills": "alarm"},
+        {"skills": []},
+        {"skill": 3},
+    ],
+)
+def test_bad_arguments_are_input_errors(nlu, kw):
+    with pytest.raises(InputError):
+        nlu.parse("set an alarm", **kw)
+
+
+@pytest.mark.parametrize("bad", [None, 3, iter(["set an alarm"])])
+def test_parse_batch_needs_a_list(nlu, bad):
+    with pytest.raises(InputError):
+        nlu.parse_batch(bad)
+
+
+@pytest.mark.parametrize("kw", [{"threads": 0}, {"threads": -1}, {"threads": "2"}, {"max_resident": 0}])
+def test_bad_load_arguments(tiny_model, home, kw):
+    with pytest.raises(InputError):
+        edge_nlu.load(tiny_model, home=home, **kw)
+
+
+def test_a_skill_named_twice_is_routed_once(nlu):
+    r = nlu.parse("set an alarm", skills=["alarm", "weather", "alarm"], n_best=5)
+    assert len({(a.skill, a.intent) for a in r.alternatives}) == len(r.alternatives)
+
+
+def test_no_enabled_skill_is_out_of_scope(tiny_model, home):
+    nlu = edge_nlu.load(tiny_model, home=home)
+    for name in nlu.enabled_skills:
+        nlu.set_enabled(name, False)
+    assert nlu.enabled_skills == []
+    r = nlu.parse("wake me up at seven tomorrow")
+    assert r.out_of_scope is True and r.intent is None and r.confidence == 1.0
+    assert nlu.parse("wake me up at seven tomorrow", skill="alarm").skill == "alarm"  # asked by name: still parsed
+
+
+def test_config_enabled_must_be_a_list(tiny_model, home, tmp_path):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    (model / "config.json").write_text(json.dumps({"enabled": "alarm"}))
+    with pytest.raises(edge_nlu.ArtifactError, match="enabled"):
+        edge_nlu.load(model, home=home)
+
+
+def test_installing_over_an_embedded_skill_warns(tiny_model, pizza_skill, home, caplog):
+    nlu = edge_nlu.load(tiny_model, home=home)
+    with caplog.at_level("WARNING", logger="edge_nlu.runtime.nlu"):
+        nlu.install_skill(pizza_skill, name="alarm")
+    assert "replaces the embedded skill" in caplog.text
+    assert nlu.skill("alarm").manifest.get("name") != "alarm"  # the user store overlays the embedded model
+
+
+def test_decomposed_unicode_gives_the_same_words(nlu):
+    import unicodedata
+
+    text = "what's the weather like in são paulo"
+    a, b = nlu.parse(text, skill="weather"), nlu.parse(unicodedata.normalize("NFD", text), skill="weather")
+    assert (a.intent, [s.slot for s in a.slots]) == (b.intent, [s.slot for s in b.slots])
+    for s in b.slots:
+        assert unicodedata.normalize("NFC", s.value) in text  # never a slot that starts or ends inside a letter

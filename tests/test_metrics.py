@@ -191,6 +191,30 @@ def test_oos_metrics():
     assert r["exact_match"] == pytest.approx(3 / 6)
 
 
+def test_undefined_scores_are_none_not_zero():
+    gold = [Utterance("a", "oos"), Utterance("b", None)]
+    r = evaluate(gold, [Utterance("a", "x"), Utterance("b", "y")])
+    # no slots on either side, no in-scope rows, nothing predicted out of scope: 0/0 everywhere
+    assert r["slot_precision"] is r["slot_recall"] is r["slot_f1"] is None
+    assert r["in_scope_accuracy"] is None and r["oos_precision"] is None
+    assert r["oos_recall"] == 0.0 and r["intent_accuracy"] == 0.0
+    span = SlotSpan("city", 0, 1, "a")
+    r = evaluate([Utterance("a", "x", [span])], [Utterance("a", "x")])  # a missed span: F1 0, precision undefined
+    assert r["slot_f1"] == 0.0 and r["slot_recall"] == 0.0 and r["slot_precision"] is None
+
+
+def test_split_words_keeps_combining_marks_and_drops_format_characters():
+    import unicodedata
+
+    text = "weather in São Paulo"
+    nfd = unicodedata.normalize("NFD", text)
+    assert [w for w, _, _ in split_words(nfd)] == [unicodedata.normalize("NFD", w) for w in text.split()]
+    for w, s, e in split_words(nfd):
+        assert nfd[s:e] == w
+    assert split_words("the kitchen\u200b") == [("the", 0, 3), ("kitchen", 4, 11)]
+    assert [w for w, _, _ in split_words("\ufeffturn\u00adoff")] == ["turn", "off"]
+
+
 def test_misaligned_rows_raise():
     with pytest.raises(ValueError):
         evaluate([Utterance("a", "x")], [Utterance("b", "x")])

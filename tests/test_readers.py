@@ -789,3 +789,18 @@ def test_mutations_never_crash(tmp_path, fmt):
             check_spans(d)
             outcomes["ok"] += 1
     assert outcomes["error"] > 100 and outcomes["ok"] > 10, outcomes
+
+
+def test_jsonl_row_needs_an_intent_key_and_respects_max_chars(tmp_path):
+    from edge_nlu.definitions.jsonl import read_jsonl
+
+    p = tmp_path / "rows.jsonl"
+    p.write_text('{"text": "play jazz", "intent": "PlayMusic", "skill": "snips", "slots": []}\n{"text": "play jazz"}\n')
+    with pytest.raises(DefinitionError, match="missing") as ei:
+        read_jsonl(p)
+    assert ei.value.line == 2 and ei.value.field == "intent"
+    p.write_text('{"text": "play jazz", "intent": null, "skill": null}\n{"text": "%s", "intent": null}\n' % ("a" * 50))
+    assert len(read_jsonl(p)) == 2
+    with pytest.raises(DefinitionError, match="limit is 20") as ei:
+        read_jsonl(p, max_chars=20)
+    assert ei.value.line == 2 and ei.value.field == "text"

@@ -518,6 +518,9 @@ def test_default_and_aware_reference_times():
         ("eight am", "08:00:00", "time"),
         ("15:04", "15:04:00", "time"),
         ("thirty minutes", "PT30M", "duration"),  # HWU64 "time" slots of timers
+        ("june 13 2038", "2038-06-13", "date"),  # a year after "month day", not 20:38
+        ("march 3rd 2027", "2027-03-03", "date"),
+        ("june 13 1130", "2027-06-13T11:30:00", "datetime"),  # no year that early: a time
     ],
 )
 def test_datetime(text, expected, kind):
@@ -649,6 +652,6 @@ def test_never_raises_and_is_fast(text):
         assert got is None or ("value" in got and "id" in got)
     got = _CATALOG.resolve(text)
     assert got is None or got["value"] in {v.value for v in PIZZA.values}
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 2.0  # a guard against pathological (super-linear) input, not a benchmark
     if len(text) > MAX_TEXT_LENGTH:
         assert all(resolve_builtin(kind, text, NOW) is None for kind in _TYPES)

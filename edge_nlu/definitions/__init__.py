@@ -58,7 +58,7 @@ def detect_format(path: str | Path) -> str:
             return "snips"
         raise DefinitionError(
             "cannot tell the format of this JSON file (expected an Alexa interaction model or a Snips dataset); "
-            "pass format=",
+            "name it: --format alexa|snips (format= in Python)",
             file=file,
         )
     raise DefinitionError(

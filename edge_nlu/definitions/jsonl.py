@@ -19,6 +19,8 @@ def _parse_row(obj: object, file: str, line: int) -> Utterance:
         raise DefinitionError("must be a string", file=file, line=line, field="text")
     if not text.strip():
         raise DefinitionError("is empty", file=file, line=line, field="text")
+    if "intent" not in obj:  # a forgotten key must not read as out-of-scope
+        raise DefinitionError("is missing (null for an out-of-scope row)", file=file, line=line, field="intent")
     intent = obj.get("intent")
     if intent is not None and (not isinstance(intent, str) or not intent):
         raise DefinitionError("must be a non-empty string or null", file=file, line=line, field="intent")
@@ -59,8 +61,10 @@ def _parse_row(obj: object, file: str, line: int) -> Utterance:
     return Utterance(text=text, intent=intent, slots=slots, skill=skill)
 
 
-def read_jsonl(path: str | Path) -> list[Utterance]:
-    """Read a normalised JSONL file; user mistakes raise DefinitionError with file, line and field."""
+def read_jsonl(path: str | Path, max_chars: int | None = None) -> list[Utterance]:
+    """Read a normalised JSONL file; user mistakes raise DefinitionError with file, line and field.
+
+    ``max_chars``: refuse a longer text here, with its line (the parser would refuse it later without one)."""
     file, content = read_utf8(path)  # a BOM is kept: JSON does not allow one
     rows = []
     # split on "\n" only: str.splitlines() would also split inside a text holding U+2028, U+0085 or \x1c..\x1e,
@@ -78,7 +82,12 @@ def read_jsonl(path: str | Path) -> list[Utterance]:
             raise DefinitionError(f"duplicate key {e.key!r}", file=file, line=n, field=e.key) from None
         except ValueError as e:  # e.g. an integer over Python's 4300-digit conversion limit
             raise DefinitionError(f"bad JSON: {_value_error(e)}", file=file, line=n) from None
-        rows.append(_parse_row(obj, file, n))
+        row = _parse_row(obj, file, n)
+        if max_chars is not None and len(row.text) > max_chars:
+            raise DefinitionError(
+                f"is {len(row.text)} characters; the parser's limit is {max_chars}", file=file, line=n, field="text"
+            )
+        rows.append(row)
     if not rows:
         raise DefinitionError("holds no utterances", file=file)
     return rows

@@ -144,6 +144,17 @@ def rewrite_skill(path: Path, base_manifest: dict | None, edit) -> dict:
     return new
 
 
+def _why(e: BaseException) -> str:
+    """``zlib.error: Error -3 …``: the class alone ("error") says nothing."""
+    name = (
+        type(e).__name__
+        if type(e).__module__ in ("builtins", "zipfile")
+        else f"{type(e).__module__}.{type(e).__name__}"
+    )
+    msg = str(e).splitlines()[0][:120] if str(e) else ""
+    return f"{name}: {msg}" if msg else name
+
+
 def read_skill(path: Path, base_manifest: dict | None = None) -> tuple[dict, dict[str, bytes]]:
     """Read and verify a skill zip: manifest, members' sha256, format version and base compatibility."""
     where = str(path)
@@ -164,11 +175,8 @@ def read_skill(path: Path, base_manifest: dict | None = None) -> tuple[dict, dic
         raise
     except FileNotFoundError:
         raise ArtifactError("file is missing", file=where, check="exists") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, KeyError) as e:
-        # zlib/CRC failures surface as BadZipFile or zlib.error (a ValueError-free Exception): see below
-        raise ArtifactError(f"not a readable skill archive ({e.__class__.__name__})", file=where, check="zip") from None
-    except Exception as e:  # zlib.error and friends from a corrupted member
-        raise ArtifactError(f"not a readable skill archive ({e.__class__.__name__})", file=where, check="zip") from None
+    except Exception as e:  # BadZipFile, CRC and zlib.error from a corrupted member, OSError, EOFError, …
+        raise ArtifactError(f"not a readable skill archive ({_why(e)})", file=where, check="zip") from None
     if not isinstance(manifest, dict) or manifest.get("format") != SKILL_FORMAT:
         raise ArtifactError("not an edge-nlu skill", file=where + ":manifest.json", check="format")
     if manifest.get("format_version") != FORMAT_VERSION:

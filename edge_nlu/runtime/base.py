@@ -132,8 +132,6 @@ class Base:
         words = split_words(text)
         if not words:
             return Tokens([], [], False)
-        # the tokenizer only sees the word strings (offsets come from split_words): an unpaired surrogate, which
-        # cannot be encoded as UTF-8, becomes U+FFFD (one character for one, so nothing shifts)
         cache = self._pieces
         found = {w: cache.get(w) for w, _, _ in words}  # a local view: another thread may clear the cache
         missing = [w for w, v in found.items() if v is None]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_nlu.errors import EdgeNLUError, InputError, UnknownSkillError
+from edge_nlu.errors import ArtifactError, EdgeNLUError, InputError, UnknownSkillError
 from edge_nlu.result import Alternative, ParseResult, Slot
 from edge_nlu.runtime.artifacts import read_json_file, read_skill
 from edge_nlu.runtime.base import Base, Tokens
@@ -96,6 +96,9 @@ class NLU:
         max_resident: int = 32,
         verify: bool = True,
     ) -> None:
+        for arg, value in (("threads", threads), ("max_resident", max_resident)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"{arg} must be a whole number >= 1, not {value!r}")
         model_dir = Path(model_dir)
         self.model_dir = model_dir
         self.base = Base(model_dir / "base", threads=threads, verify=verify)
@@ -105,7 +108,7 @@ class NLU:
         self.builtin = SkillStore(model_dir / "skills", writable=False)
         self.user = SkillStore(user_home() if home is None else Path(home), writable=True)
         self.user.folder = self.user.folder / self.base.base_id
-        self.max_resident = max(1, int(max_resident))
+        self.max_resident = max_resident
         self._cache: OrderedDict[str, Skill] = OrderedDict()
         self._lock = threading.RLock()
         self._routers: OrderedDict[tuple[str, ...], _Router] = OrderedDict()
@@ -123,7 +126,12 @@ class NLU:
             self._paths = paths
             self._routers = OrderedDict()
             state = self.user.read_state()
-            enabled = set(self.config.get("enabled", list(self.builtin.names())))
+            default_on = self.config.get("enabled", list(self.builtin.names()))
+            if not isinstance(default_on, list) or not all(isinstance(n, str) for n in default_on):
+                raise ArtifactError(
+                    f"{self.model_dir / 'config.json'}: 'enabled' must be a list of skill names, not {default_on!r}"
+                )
+            enabled = set(default_on)
             enabled |= set(self.user.names())
             enabled |= set(state.get("enabled", []))
             enabled -= set(state.get("disabled", []))
@@ -165,6 +173,8 @@ class NLU:
         manifest, _ = read_skill(path, self.base.manifest)
         name = check_name(name or manifest.get("name") or path.stem)
         data = path.read_bytes()
+        if name in self.builtin.names():
+            log.warning("skill %r from %s replaces the embedded skill of that name in this user store", name, path)
         with self._lock, self.user.lock():
             self.user.install_bytes(name, data)
             state = self.user.read_state()
@@ -222,19 +232,32 @@ class NLU:
         self, texts: list[str], skill: str | None = None, n_best: int = 1, skills: list[str] | None = None
     ) -> list[ParseResult]:
         """Parse many utterances; each result is identical to ``parse`` of the same text."""
-        if isinstance(texts, str):
-            raise InputError("parse_batch takes a list of strings, not a string")
+        if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
+            raise InputError(f"parse_batch takes a list of strings, not {type(texts).__name__}")
+        if isinstance(n_best, bool) or not isinstance(n_best, int) or n_best < 1:
+            raise InputError(f"n_best must be a whole number >= 1, not {n_best!r}")
+        if skill is not None and skills is not None:
+            raise InputError("give skill (force one skill) or skills (route among a set), not both")
         if skill is not None:
+            if not isinstance(skill, str):
+                raise InputError(f"skill must be a skill name, not {type(skill).__name__}")
             self.skill(skill)  # unknown skill: clear error before any work
-        cands = list(skills) if skills is not None else None
-        if cands is not None:
+        cands = None
+        if skills is not None:
+            if isinstance(skills, str) or not isinstance(skills, (list, tuple, set, frozenset)):
+                raise InputError(f"skills must be a list of skill names, not {type(skills).__name__}")
+            cands = list(dict.fromkeys(skills))  # a name given twice is routed once
+            if not cands:
+                raise InputError("skills is empty: name at least one skill (or pass None for the enabled skills)")
             for s in cands:
                 if s not in self._paths:
                     raise UnknownSkillError(f"unknown skill {s!r}")
+        elif skill is None and not self._enabled:
+            log.warning("no skill is enabled: every utterance without a skill is out of scope")
         items = [self._prepare(t, skill, cands) for t in texts]
         results: list[ParseResult] = []
         for it in items:
-            if not it.tokens.words[it.word_from :] or it.launch:
+            if not it.tokens.words[it.word_from :] or it.launch or not it.candidates:
                 results.append(self._trivial(it))
                 continue
             # one utterance per encoder call: the int8 LSTM quantizes activations per call, so batching would
@@ -242,7 +265,7 @@ class NLU:
             # (given, or named by its invocation) the encoder reads its patch rows at once instead of a second call
             sk = self.skill(it.candidates[0]) if len(it.candidates) == 1 else None
             seq, states, pooled = self._encode(it, sk)
-            results.append(self._finish(it, seq, states, pooled, max(1, int(n_best))))
+            results.append(self._finish(it, seq, states, pooled, n_best))
         return results
 
     def _encode(self, it: _Item, sk: Skill | None = None):
@@ -273,7 +296,8 @@ class NLU:
                         j += _JOIN.match(text[j:]).end()
                         word_from = sum(1 for _, s, _ in tokens.words if s < j)
                         skill = name
-                        launch = word_from >= len(tokens.words)
+                        # "open pizza palace" (and "open pizza palace." / "…?"): nothing left but punctuation
+                        launch = all(not any(c.isalnum() for c in w) for w, _, _ in tokens.words[word_from:])
                         break
         candidates = [skill] if skill else (cands if cands is not None else self._enabled)
         return _Item(text, tokens, skill, candidates, word_from, launch)
@@ -283,7 +307,8 @@ class NLU:
             return ParseResult(
                 it.text, it.skill, LAUNCH, 1.0, [], [Alternative(it.skill, LAUNCH, 1.0)], False, it.tokens.truncated
             )
-        return ParseResult(it.text, None, None, 0.0, [], [], True, it.tokens.truncated)
+        # nothing to parse (empty input, or no skill to route to): out of scope, with no in-scope probability
+        return ParseResult(it.text, None, None, 1.0, [], [], True, it.tokens.truncated)
 
     def _router(self, names: list[str]) -> _Router:
         with self._lock:
