@@ -136,6 +136,10 @@ def test_non_strings_are_input_errors(fnlu, bad):
 _LINE = TEXTS.map(lambda t: t.replace("\n", " ").replace("\r", " "))  # one utterance a line
 
 
+def _as_json_reads(text: str) -> str:
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
 @settings(max_examples=scaled(0.005))
 @given(lines=st.lists(_LINE, min_size=1, max_size=5))
 def test_cli_stdin_fuzz(tiny_model, tmp_path_factory, lines):
@@ -154,12 +158,14 @@ def test_cli_stdin_fuzz(tiny_model, tmp_path_factory, lines):
     assert got[-1] == "" and len(got) - 1 == len(lines)
     for line, row in zip(lines, got, strict=False):
         d = json.loads(row)
-        assert d["text"] == line
+        # JSON has no way to keep two lone surrogates that happen to form a pair apart: "\ud800\udc00" reads back
+        # as U+10000 (a lone surrogate is written as an escape and reads back as itself)
+        assert d["text"] == _as_json_reads(line)
         if len(line) > MAX_CHARS:
             assert "limit" in d["error"]
         else:
             for s in d["slots"]:
-                assert line[s["start"] : s["end"]] == s["value"]
+                assert _as_json_reads(line[s["start"] : s["end"]]) == s["value"]
 
 
 def test_cli_stdin_raw_bytes(tiny_model, tmp_path):
