@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     m = rec["metrics"]
     print(
         f"{args.system} {args.dataset}/{args.split} [{rec['mode']}] n={rec['n']} "
-        + " ".join(f"{k}={v:.2f}" for k, v in m.items())
+        + " ".join(f"{k}={v:.2f}" if v is not None else f"{k}=n/a" for k, v in m.items())
         + f" train_s={rec['train_seconds']} parse_s={rec['parse_seconds']} -> {out}"
     )
     if not args.no_report:

@@ -39,8 +39,8 @@ def main() -> None:
     for key in sorted(set(a) & set(b)):
         dset, mode = key
         metrics = ("in_scope_accuracy", "oos_recall") if dset == "clinc150" else KEYS.get(mode, KEYS["skill_given"])
-        va = " / ".join(f"{a[key].get(m, 0):.2f}" for m in metrics)
-        vb = " / ".join(f"{b[key].get(m, 0):.2f}" for m in metrics)
+        va = " / ".join("–" if a[key].get(m) is None else f"{a[key][m]:.2f}" for m in metrics)
+        vb = " / ".join("–" if b[key].get(m) is None else f"{b[key][m]:.2f}" for m in metrics)
         lines.append(f"| {dset} ({mode}) | {' / '.join(metrics)} | {va} | {vb} |")
     out = OUT / args.section
     out.mkdir(parents=True, exist_ok=True)

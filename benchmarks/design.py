@@ -235,8 +235,13 @@ def design_b(model: Path, skill: str, train: list[Utterance], gold: list[Utteran
 
 
 # -- report -----------------------------------------------------------------------------------------------------
-def _mean(xs: list[float]) -> float:
+def _mean(xs: list[float | None]) -> float:
+    xs = [x for x in xs if x is not None]  # None: a score undefined for that skill (no slots)
     return round(float(np.mean(xs)), 2) if xs else 0.0
+
+
+def _f2(x: float | None) -> str:
+    return "–" if x is None else f"{x:.2f}"
 
 
 def summarize(per_skill: dict[str, dict], n_skills: int, base_bytes: int, enc_bytes: int, base_rss: float) -> dict:
@@ -254,6 +259,8 @@ def summarize(per_skill: dict[str, dict], n_skills: int, base_bytes: int, enc_by
         var = 0.0
         for r in per_skill.values():
             for d in ("A", "B"):
+                if r[d][key] is None:
+                    continue
                 q = r[d][key] / 100.0
                 var += q * (1 - q) / max(1, r[d]["n"])
         s["noise95"][key] = round(100.0 * 1.96 * var**0.5 / k, 2)
@@ -330,8 +337,8 @@ def table_markdown(per_skill: dict[str, dict], s: dict) -> str:
         for d in ("A", "A'", "B"):
             x = r[d]
             lines.append(
-                f"| {name} | {d} | {x['n']} | {x['intent_accuracy']:.2f} | {x['slot_f1']:.2f} | "
-                f"{x['exact_match']:.2f} | {x['bytes'] / 1024:.1f} | {x['build_seconds']:.1f} | {x['rss_mb']:.3f} |"
+                f"| {name} | {d} | {x['n']} | {_f2(x['intent_accuracy'])} | {_f2(x['slot_f1'])} | "
+                f"{_f2(x['exact_match'])} | {x['bytes'] / 1024:.1f} | {x['build_seconds']:.1f} | {x['rss_mb']:.3f} |"
             )
     for d in ("A", "A'", "B"):
         x = s[d]

@@ -13,6 +13,7 @@ import logging
 import time
 from pathlib import Path
 
+from benchmarks.report import pct
 from edge_nlu.data import data_dir
 from edge_nlu.definitions.jsonl import read_jsonl
 from edge_nlu.metrics import evaluate
@@ -45,9 +46,9 @@ def run(size: int, epochs: int, work: Path) -> dict:
     base = out / "base"
     return {
         "vocab_size": nlu.base.scales.shape[0],
-        "intent_accuracy": round(100 * m["intent_accuracy"], 2),
-        "slot_f1": round(100 * m["slot_f1"], 2),
-        "exact_match": round(100 * m["exact_match"], 2),
+        "intent_accuracy": pct(m["intent_accuracy"]),
+        "slot_f1": pct(m["slot_f1"]),
+        "exact_match": pct(m["exact_match"]),
         "table_bytes": (base / "embeddings.npy").stat().st_size + (base / "scales.npy").stat().st_size,
         "tokenizer_bytes": (base / "tokenizer.json").stat().st_size,
         "build_seconds": round(seconds, 1),

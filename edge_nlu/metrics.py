@@ -73,13 +73,14 @@ def _span_key(s: SlotSpan) -> tuple[str, int, int]:
 
 
 def evaluate(gold: Sequence[Utterance], pred: Sequence[Utterance]) -> dict:
-    """Scores of ``pred`` against ``gold`` (aligned row by row, same texts); every value a fraction in 0..1.
+    """Scores of ``pred`` against ``gold`` (aligned row by row, same texts); each a fraction in 0..1, or None.
 
     Keys: ``n``, ``intent_accuracy`` (out-of-scope counted as one class), ``slot_precision``, ``slot_recall``,
     ``slot_f1`` (micro over all spans of all rows; a span is right when slot type, start and end are equal),
     ``exact_match`` (intent right and the slot set equal), ``per_slot`` {slot: {precision, recall, f1, support}}.
-    A score whose denominator is zero is None, not 0: slot scores of a set without slots, precision with no
-    predictions, ``in_scope_accuracy`` of a set with only out-of-scope rows.
+    A score whose denominator is zero is None, not 0: slot precision with no predicted spans, slot recall with no
+    gold spans, slot F1 with neither, ``in_scope_accuracy`` of a set with only out-of-scope rows,
+    ``oos_precision`` when nothing was predicted out of scope.
     When gold holds out-of-scope rows (intent None or "oos"), also ``in_scope_accuracy`` (over gold in-scope rows;
     predicting oos there is wrong), ``oos_recall`` and ``oos_precision``.
     """

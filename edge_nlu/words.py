@@ -23,26 +23,49 @@ def _is_punct(ch: str) -> bool:
     return unicodedata.category(ch).startswith(("P", "S"))
 
 
+# invisible characters that belong inside a word: zero-width (non-)joiner (Persian, Indic scripts), soft hyphen, word
+# joiner; every other format character (zero-width space, BOM, bidi controls) separates words and is in none
+_JOINERS = frozenset("\u200c\u200d\u00ad\u2060")
+
+
+def _glue(ch: str) -> bool:
+    return ch in _JOINERS or unicodedata.category(ch).startswith("M")
+
+
 def _join_marks(words: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-    """Keep combining marks inside their word and drop invisible format characters.
+    """Keep combining marks and joiners inside their word; drop other invisible format characters.
 
     Decomposed text ("Sa\u0303o", what some ASR and keyboards emit) must give the same words as composed text
-    ("São"): a combining mark is not a word character to ``re``. Format characters (zero-width space, soft hyphen,
-    BOM, bidi marks) are invisible, so they separate words but are never part of one (nor of a slot value).
+    ("São"): a combining mark is not a word character to ``re``. A joiner between two letters keeps them one word;
+    one at a word's edge, and any other format character, is in no word (nor in a slot value).
     """
     out: list[tuple[str, int, int]] = []
     for w, s, e in words:
-        if all(unicodedata.category(c) == "Cf" for c in w):
-            continue
         if out and out[-1][2] == s and out[-1][0][0].isalnum():
             prev = out[-1][0]
-            if all(unicodedata.category(c).startswith("M") for c in w) or (
-                w[0].isalnum() and unicodedata.category(prev[-1]).startswith("M")
-            ):
+            if all(_glue(c) for c in w) or (w[0].isalnum() and _glue(prev[-1])):
                 out[-1] = (prev + w, out[-1][1], e)
                 continue
+        if all(unicodedata.category(c) == "Cf" for c in w):
+            continue
         out.append((w, s, e))
+    for i, (w, s, _e) in enumerate(out):  # a joiner left at a word's end ("kitchen\u00ad") is not part of it
+        k = len(w)
+        while k > 1 and w[k - 1] in _JOINERS:
+            k -= 1
+        if k < len(w):
+            out[i] = (w[:k], s, s + k)
     return out
+
+
+@lru_cache(maxsize=65536)
+def word_key(word: str) -> str:
+    """The form of a word that features and lookups hash: lower case, NFC, without invisible format characters,
+    so decomposed or soft-hyphenated input finds the same patch rows and lexical features as plain text."""
+    if word.isascii():
+        return word.lower()
+    kept = "".join(c for c in word if unicodedata.category(c) != "Cf")
+    return unicodedata.normalize("NFC", kept).lower()
 
 
 def split_words(text: str) -> list[tuple[str, int, int]]:

@@ -23,7 +23,7 @@ from edge_nlu.definitions.model import SkillDefinition, SlotSpan, Utterance
 from edge_nlu.runtime.artifacts import npz_bytes, write_skill
 from edge_nlu.runtime.lexical import BUCKETS, TEMPLATES, lexical_ids
 from edge_nlu.runtime.skill import slot_features
-from edge_nlu.words import split_words
+from edge_nlu.words import split_words, word_key
 from export.student import NONE, SkillLabels
 from quantize.int8 import quantize_rows
 
@@ -50,13 +50,13 @@ def choose_patch(
     rows, definition: SkillDefinition | None, shared_tok, teacher_tok, max_rows: int = MAX_PATCH
 ) -> list[str]:
     """Words the shared vocabulary splits badly (≥3 pieces or [UNK]) but the teacher knows better."""
-    counts: Counter = Counter(w.lower() for u in rows for w, _, _ in split_words(u.text))
+    counts: Counter = Counter(word_key(w) for u in rows for w, _, _ in split_words(u.text))
     if definition is not None:
         for st in definition.slot_types.values():
             for v in st.values:
                 for text in [v.value, *v.synonyms]:
                     for w, _, _ in split_words(text):
-                        counts[w.lower()] += 2
+                        counts[word_key(w)] += 2
     cands = []
     unk = shared_tok.token_to_id("[UNK]")
     for w, c in counts.most_common():

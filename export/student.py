@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from edge_nlu.runtime.skill import bio_allowed
-from edge_nlu.words import N_SHAPES, lower_shape
+from edge_nlu.words import N_SHAPES, lower_shape, word_key
 from export.corpus import OOS, encode, length_batches
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ def encode_with_patch(tok, u, labels: SkillLabels | None, offset: int, max_len: 
     for k, p in enumerate(enc.first):
         end = enc.first[k + 1] if k + 1 < len(enc.first) else len(enc.ids) - 1
         first.append(len(ids))
-        w = words[k][0].lower()
+        w = word_key(words[k][0])
         if w in labels.patch:
             ids.append(offset + labels.patch[w])
             case.append(enc.case[p])

@@ -232,24 +232,17 @@ def test_a_skill_named_twice_is_routed_once(nlu):
     assert len({(a.skill, a.intent) for a in r.alternatives}) == len(r.alternatives)
 
 
-def test_no_enabled_skill_is_out_of_scope(tiny_model, home):
+def test_no_enabled_skill_is_out_of_scope(tiny_model, home, caplog):
     nlu = edge_nlu.load(tiny_model, home=home)
     for name in nlu.enabled_skills:
         nlu.set_enabled(name, False)
     assert nlu.enabled_skills == []
-    r = nlu.parse("wake me up at seven tomorrow")
+    with caplog.at_level("WARNING", logger="edge_nlu.runtime.nlu"):
+        r = nlu.parse("wake me up at seven tomorrow")
+        nlu.parse_batch(["set an alarm", "what's the weather"])
     assert r.out_of_scope is True and r.intent is None and r.confidence == 1.0
+    assert caplog.text.count("no skill is enabled") == 1  # said once, not once per utterance
     assert nlu.parse("wake me up at seven tomorrow", skill="alarm").skill == "alarm"  # asked by name: still parsed
-
-
-def test_config_enabled_must_be_a_list(tiny_model, home, tmp_path):
-    import shutil
-
-    model = tmp_path / "model"
-    shutil.copytree(tiny_model, model)
-    (model / "config.json").write_text(json.dumps({"enabled": "alarm"}))
-    with pytest.raises(edge_nlu.ArtifactError, match="enabled"):
-        edge_nlu.load(model, home=home)
 
 
 def test_installing_over_an_embedded_skill_warns(tiny_model, pizza_skill, home, caplog):
@@ -260,11 +253,61 @@ def test_installing_over_an_embedded_skill_warns(tiny_model, pizza_skill, home, 
     assert nlu.skill("alarm").manifest.get("name") != "alarm"  # the user store overlays the embedded model
 
 
-def test_decomposed_unicode_gives_the_same_words(nlu):
+@pytest.mark.parametrize("kw", [{"skill": "weather"}, {}])
+def test_decomposed_unicode_parses_like_composed(nlu, kw):
     import unicodedata
 
-    text = "what's the weather like in são paulo"
-    a, b = nlu.parse(text, skill="weather"), nlu.parse(unicodedata.normalize("NFD", text), skill="weather")
-    assert (a.intent, [s.slot for s in a.slots]) == (b.intent, [s.slot for s in b.slots])
-    for s in b.slots:
-        assert unicodedata.normalize("NFC", s.value) in text  # never a slot that starts or ends inside a letter
+    for text in ["what's the weather like in são paulo", "wake me up at seven in zürich", "café rené"]:
+        a, b = nlu.parse(text, n_best=3, **kw), nlu.parse(unicodedata.normalize("NFD", text), n_best=3, **kw)
+        assert (a.skill, a.intent, [s.slot for s in a.slots]) == (b.skill, b.intent, [s.slot for s in b.slots])
+        # the same pieces, lexical features and patch rows: the same scores (up to the int8 encoder's rounding)
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-6)
+        assert [(x.skill, x.intent) for x in a.alternatives] == [(x.skill, x.intent) for x in b.alternatives]
+        for s in b.slots:
+            assert unicodedata.normalize("NFC", s.value) in text  # never a slot that starts or ends inside a letter
+
+
+def test_numpy_integers_are_counts(nlu):
+    np = pytest.importorskip("numpy")
+    assert len(nlu.parse("set an alarm", n_best=np.int64(2)).alternatives) <= 2
+
+
+def test_a_set_of_skills_is_routed_in_name_order(nlu):
+    a = nlu.parse("set an alarm", skills={"weather", "alarm"}, n_best=5)
+    b = nlu.parse("set an alarm", skills=["alarm", "weather"], n_best=5)
+    assert [(x.skill, x.intent, x.confidence) for x in a.alternatives] == [
+        (x.skill, x.intent, x.confidence) for x in b.alternatives
+    ]
+
+
+def test_launch_with_trailing_punctuation(tiny_model, pizza_skill, home):
+    nlu = edge_nlu.load(tiny_model, home=home)
+    nlu.install_skill(pizza_skill, name="pizza")
+    for text in ["open pizza palace", "open pizza palace.", "Open Pizza Palace ?!"]:
+        r = nlu.parse(text)
+        assert (r.skill, r.intent, r.confidence) == ("pizza", "LaunchRequest", 1.0), text
+    r = nlu.parse("ask pizza palace to order a large pepperoni pizza")
+    assert r.skill == "pizza" and r.intent != "LaunchRequest"
+
+
+def test_hand_edited_state_is_sanitised(tiny_model, home):
+    nlu = edge_nlu.load(tiny_model, home=home)
+    state = home / nlu.base.base_id / "state.json"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps({"enabled": "alarm", "disabled": ["weather", 3], "invocations": {"alarm": 7}}))
+    nlu = edge_nlu.load(tiny_model, home=home)
+    assert "weather" not in nlu.enabled_skills and "a" not in nlu.enabled_skills
+    assert nlu.parse("open alarm").intent != "LaunchRequest"
+
+
+@pytest.mark.parametrize(
+    "config", [["alarm"], {"enabled": "alarm"}, {"enabled": [1]}, {"invocations": ["x"]}, {"invocations": {"a": 1}}]
+)
+def test_bad_config_is_an_artifact_error(tiny_model, home, tmp_path, config):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    (model / "config.json").write_text(json.dumps(config))
+    with pytest.raises(edge_nlu.ArtifactError, match="config.json"):
+        edge_nlu.load(model, home=home)

@@ -9,7 +9,7 @@ import pytest
 from edge_nlu.data import data_dir
 from edge_nlu.definitions.model import SlotSpan, Utterance
 from edge_nlu.metrics import evaluate, published_snips2017, snips2017_slot_scores
-from edge_nlu.words import spans_to_bio, split_words
+from edge_nlu.words import spans_to_bio, split_words, word_key
 
 DATA = data_dir()
 HAS_SNIPS = (DATA / "snips" / "test.jsonl").is_file()
@@ -212,7 +212,14 @@ def test_split_words_keeps_combining_marks_and_drops_format_characters():
     for w, s, e in split_words(nfd):
         assert nfd[s:e] == w
     assert split_words("the kitchen\u200b") == [("the", 0, 3), ("kitchen", 4, 11)]
-    assert [w for w, _, _ in split_words("\ufeffturn\u00adoff")] == ["turn", "off"]
+    assert split_words("kitchen\u00ad") == [("kitchen", 0, 7)]  # a joiner at a word's edge is in no word
+    # a joiner between letters keeps one word (soft hyphen; ZWNJ inside a Persian word); a zero-width space splits
+    assert [w for w, _, _ in split_words("\ufeffturn\u00adoff")] == ["turn\u00adoff"]
+    assert [w for w, _, _ in split_words("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645")] == [
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    ]
+    assert [w for w, _, _ in split_words("turn\u200boff")] == ["turn", "off"]
+    assert word_key("Turn\u00adOff") == "turnoff" and word_key(unicodedata.normalize("NFD", "São")) == "são"
 
 
 def test_misaligned_rows_raise():

@@ -521,6 +521,11 @@ def test_default_and_aware_reference_times():
         ("june 13 2038", "2038-06-13", "date"),  # a year after "month day", not 20:38
         ("march 3rd 2027", "2027-03-03", "date"),
         ("june 13 1130", "2027-06-13T11:30:00", "datetime"),  # no year that early: a time
+        ("june 13 1800", "2027-06-13T18:00:00", "datetime"),  # years: 150 back to 100 ahead of today (2026)
+        ("june 13 1900", "1900-06-13", "date"),
+        ("june 13 2000", "2000-06-13", "date"),
+        ("june 13 2100", "2100-06-13", "date"),
+        ("june 13 2200", "2027-06-13T22:00:00", "datetime"),
     ],
 )
 def test_datetime(text, expected, kind):

@@ -13,7 +13,7 @@ from tokenizers import Tokenizer
 
 from edge_nlu.errors import ArtifactError
 from edge_nlu.runtime.artifacts import verify_base
-from edge_nlu.words import split_words, word_shape
+from edge_nlu.words import split_words, word_key, word_shape
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class Base:
         ids, case, first = [self.cls], [0], []
         for (w, _, _), pieces in zip(tokens.words[word_from:], tokens.pieces[word_from:]):
             first.append(len(ids))
-            row = patch.get(w.lower()) if patch else None
+            row = patch.get(word_key(w)) if patch else None
             got = [vocab + row] if row is not None else pieces
             ids.extend(got)
             case.extend([word_shape(w)] * len(got))

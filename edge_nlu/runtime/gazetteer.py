@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_nlu.words import word_key
+
 PATH = Path(__file__).resolve().parent / "data" / "gazetteer.npz"
 MAX_WORDS = 5
 TYPES = ("country", "region", "city")
@@ -25,7 +27,7 @@ TYPES = ("country", "region", "city")
 
 def name_hash(words: list[str]) -> int:
     """crc32 of lower-cased words joined by single spaces (the key of a name and of an n-gram)."""
-    return zlib.crc32(" ".join(w.lower() for w in words).encode("utf-8", "surrogatepass"))
+    return zlib.crc32(" ".join(word_key(w) for w in words).encode("utf-8", "surrogatepass"))
 
 
 class Gazetteer:
@@ -46,7 +48,7 @@ class Gazetteer:
         if n == 0:
             return out
         keys, spans = [], []
-        low = [w.lower().encode("utf-8", "surrogatepass") for w in words]
+        low = [word_key(w).encode("utf-8", "surrogatepass") for w in words]
         for i in range(n):
             c = 0
             for j in range(i, min(n, i + MAX_WORDS)):

@@ -13,7 +13,7 @@ import zlib
 
 import numpy as np
 
-from edge_nlu.words import word_shape
+from edge_nlu.words import word_key, word_shape
 
 BUCKETS = 4096
 # recorded in the skill: a skill built with another list is refused
@@ -66,7 +66,7 @@ def _crcs(words: list[str], gaz=None) -> tuple[list[int], list[int]]:
     ``gaz`` (a :class:`~edge_nlu.runtime.gazetteer.Gazetteer`) also each word's gazetteer features."""
     n = len(words)
     gz = gaz.features(words) if gaz is not None else None
-    pad = [_word("<s>"), _word("<s>"), *(_word(w.lower()) for w in words), _word("</s>"), _word("</s>")]
+    pad = [_word("<s>"), _word("<s>"), *(_word(word_key(w)) for w in words), _word("</s>"), _word("</s>")]
     shp = ["_", *(str(word_shape(w)) for w in words), "_"]  # shp[i + 1] is word i
     out: list[int] = []
     counts: list[int] = []
@@ -133,7 +133,7 @@ def intent_ids(words: list[str], buckets: int = BUCKETS) -> list[int]:
     trained on); empty for no words."""
     if not words:
         return []
-    pad = [_word("<s>"), *(_word(w.lower()) for w in words), _word("</s>")]
+    pad = [_word("<s>"), *(_word(word_key(w)) for w in words), _word("</s>")]
     crcs = {e[1] for e in pad[1:-1]}  # w=<word>
     crcs.update(_crc(cur[0], prev[8]) for prev, cur in zip(pad, pad[1:]))  # w-1:0=<prev>|<word>
     return sorted({c % buckets for c in crcs})

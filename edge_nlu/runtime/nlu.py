@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import operator
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,15 +98,15 @@ class NLU:
         max_resident: int = 32,
         verify: bool = True,
     ) -> None:
-        for arg, value in (("threads", threads), ("max_resident", max_resident)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"{arg} must be a whole number >= 1, not {value!r}")
+        threads, max_resident = _count("threads", threads), _count("max_resident", max_resident)
         model_dir = Path(model_dir)
         self.model_dir = model_dir
         self.base = Base(model_dir / "base", threads=threads, verify=verify)
         self.config = (
             read_json_file(model_dir / "config.json", "config") if (model_dir / "config.json").exists() else {}
         )
+        _check_config(self.config, model_dir / "config.json")
+        self._warned_none_enabled = False
         self.builtin = SkillStore(model_dir / "skills", writable=False)
         self.user = SkillStore(user_home() if home is None else Path(home), writable=True)
         self.user.folder = self.user.folder / self.base.base_id
@@ -126,16 +128,12 @@ class NLU:
             self._paths = paths
             self._routers = OrderedDict()
             state = self.user.read_state()
-            default_on = self.config.get("enabled", list(self.builtin.names()))
-            if not isinstance(default_on, list) or not all(isinstance(n, str) for n in default_on):
-                raise ArtifactError(
-                    f"{self.model_dir / 'config.json'}: 'enabled' must be a list of skill names, not {default_on!r}"
-                )
-            enabled = set(default_on)
+            enabled = set(self.config.get("enabled", list(self.builtin.names())))
             enabled |= set(self.user.names())
             enabled |= set(state.get("enabled", []))
             enabled -= set(state.get("disabled", []))
             self._enabled = sorted(n for n in enabled if n in paths)
+            self._warned_none_enabled = False
             self._invocations: dict[str, str] = {}
             for n, inv in {**self.config.get("invocations", {}), **state.get("invocations", {})}.items():
                 if n in paths and inv:
@@ -223,19 +221,25 @@ class NLU:
 
     # -- parsing -------------------------------------------------------------------------------------------
     def parse(
-        self, text: str, skill: str | None = None, n_best: int = 1, skills: list[str] | None = None
+        self, text: str, skill: str | None = None, n_best: int = 1, skills: Collection[str] | None = None
     ) -> ParseResult:
-        """Parse one utterance. ``skill`` forces a skill; ``skills`` limits routing to a set."""
+        """Parse one utterance. ``skill`` forces a skill; ``skills`` limits routing to a set (not both).
+
+        Raises :class:`InputError` for text that is not a string or is over ``MAX_CHARS``, ``n_best`` < 1, or a
+        ``skills`` that is empty or a plain string, :class:`UnknownSkillError` for a name not installed."""
         return self.parse_batch([text], skill=skill, n_best=n_best, skills=skills)[0]
 
     def parse_batch(
-        self, texts: list[str], skill: str | None = None, n_best: int = 1, skills: list[str] | None = None
+        self,
+        texts: Sequence[str],
+        skill: str | None = None,
+        n_best: int = 1,
+        skills: Collection[str] | None = None,
     ) -> list[ParseResult]:
         """Parse many utterances; each result is identical to ``parse`` of the same text."""
         if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
             raise InputError(f"parse_batch takes a list of strings, not {type(texts).__name__}")
-        if isinstance(n_best, bool) or not isinstance(n_best, int) or n_best < 1:
-            raise InputError(f"n_best must be a whole number >= 1, not {n_best!r}")
+        n_best = _count("n_best", n_best)
         if skill is not None and skills is not None:
             raise InputError("give skill (force one skill) or skills (route among a set), not both")
         if skill is not None:
@@ -246,13 +250,17 @@ class NLU:
         if skills is not None:
             if isinstance(skills, str) or not isinstance(skills, (list, tuple, set, frozenset)):
                 raise InputError(f"skills must be a list of skill names, not {type(skills).__name__}")
-            cands = list(dict.fromkeys(skills))  # a name given twice is routed once
+            if not all(isinstance(n, str) for n in skills):
+                raise InputError("skills must be a list of skill names (strings)")
+            # a name given twice is routed once; a set has no order of its own, so it is sorted (stable n-best ties)
+            cands = sorted(skills) if isinstance(skills, (set, frozenset)) else list(dict.fromkeys(skills))
             if not cands:
                 raise InputError("skills is empty: name at least one skill (or pass None for the enabled skills)")
             for s in cands:
                 if s not in self._paths:
                     raise UnknownSkillError(f"unknown skill {s!r}")
-        elif skill is None and not self._enabled:
+        elif skill is None and not self._enabled and not self._warned_none_enabled:
+            self._warned_none_enabled = True  # once per change of the enabled set, not once per utterance
             log.warning("no skill is enabled: every utterance without a skill is out of scope")
         items = [self._prepare(t, skill, cands) for t in texts]
         results: list[ParseResult] = []
@@ -371,6 +379,30 @@ class NLU:
             for s in bio_to_spans(it.text, words, tags)
         ]
         return ParseResult(it.text, best_name, sk.intents[j], float(real[j]), slots, alts, False, it.tokens.truncated)
+
+
+def _count(name: str, value: object) -> int:
+    """A whole number >= 1 (any integer type, numpy's included; not a bool, a float or a string)."""
+    if not isinstance(value, bool):
+        try:
+            n = operator.index(value)
+        except TypeError:
+            n = None
+        if n is not None and n >= 1:
+            return n
+    raise InputError(f"{name} must be a whole number >= 1, not {value!r}")
+
+
+def _check_config(config: object, where: Path) -> None:
+    """config.json: ``enabled`` a list of skill names, ``invocations`` a {skill: phrase} object."""
+    if not isinstance(config, dict):
+        raise ArtifactError(f"{where}: must be a JSON object")
+    enabled = config.get("enabled", [])
+    if not isinstance(enabled, list) or not all(isinstance(n, str) for n in enabled):
+        raise ArtifactError(f"{where}: 'enabled' must be a list of skill names, not {enabled!r}")
+    inv = config.get("invocations", {})
+    if not isinstance(inv, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in inv.items()):
+        raise ArtifactError(f"{where}: 'invocations' must map skill names to phrases, not {inv!r}")
 
 
 def load(path: str | Path | None = None, **kwargs) -> NLU:

@@ -1162,9 +1162,11 @@ def _date_and_time(toks: list[str], today: date, now: datetime) -> tuple[date, t
         first, second = toks[:i], toks[i:]
         d = _date(first, today, now)
         if d is not None and d[1] == "day":
+            # "june 13 2038": the date's year, not 20:38; a year is within 150 years back and 100 ahead of today,
+            # so "june 13 1130" / "june 13 2200" are at 11:30 / 22:00
             year = second[0] if len(second) == 1 and len(second[0]) == 4 and second[0].isdigit() else ""
-            if year and 1900 <= int(year) <= 2199 and _date(toks, today, now) is not None:
-                continue  # "june 13 2038": the date's year, not 20:38 (but "june 13 1130" is at 11:30)
+            if year and today.year - 150 <= int(year) <= today.year + 100 and _date(toks, today, now) is not None:
+                continue
             t = _time(second)
             if t is not None:
                 return d[0], t

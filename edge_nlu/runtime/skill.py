@@ -12,7 +12,7 @@ import numpy as np
 from edge_nlu.errors import ArtifactError
 from edge_nlu.runtime.artifacts import read_skill
 from edge_nlu.runtime.lexical import BUCKETS, INTENT_TEMPLATES, TEMPLATES, intent_emissions, lexical_emissions
-from edge_nlu.words import N_SHAPES
+from edge_nlu.words import N_SHAPES, word_key
 
 if TYPE_CHECKING:
     from edge_nlu.runtime.base import Base, Sequence
@@ -207,7 +207,7 @@ class Skill:
 
     def uses_patch(self, words: list[tuple[str, int, int]]) -> bool:
         """Whether one of ``words`` has a row in this skill's embedding patch (then the encoder input differs)."""
-        return bool(self.patch) and any(w.lower() in self.patch for w, _, _ in words)
+        return bool(self.patch) and any(word_key(w) in self.patch for w, _, _ in words)
 
     def slot_input(self, base: Base, seq: Sequence, states: np.ndarray) -> np.ndarray:
         """Per-word input of the slot head [n_words, F] for an encoded sequence (:func:`slot_features`)."""

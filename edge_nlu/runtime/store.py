@@ -96,9 +96,19 @@ class SkillStore:
         p = self.folder / "state.json"
         try:
             state = json.loads(p.read_text(encoding="utf-8"))
-            return state if isinstance(state, dict) else {}
         except (OSError, ValueError):
             return {}
+        if not isinstance(state, dict):
+            return {}
+        # a hand-edited state must not turn "alarm" into the skills a, l, r, m: keep only well-formed entries
+        for key in ("enabled", "disabled"):
+            v = state.get(key, [])
+            state[key] = [n for n in v if isinstance(n, str)] if isinstance(v, list) else []
+        inv = state.get("invocations", {})
+        state["invocations"] = (
+            {n: i for n, i in inv.items() if isinstance(n, str) and isinstance(i, str)} if isinstance(inv, dict) else {}
+        )
+        return state
 
     def write_state(self, state: dict) -> None:
         data = json.dumps(state, indent=1).encode()
