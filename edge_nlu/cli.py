@@ -21,6 +21,7 @@ from edge_nlu import __version__
 from edge_nlu.errors import EdgeNLUError, MissingExtraError
 
 PROG = "edge-nlu"
+log = logging.getLogger(__name__)
 EXIT_USAGE = 2
 CHUNK = 256  # utterances per parse_batch call in eval
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default"
@@ -269,8 +270,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_build_skill(args: argparse.Namespace) -> int:
     from edge_nlu.definitions import read_definition
+    from edge_nlu.runtime.store import check_name, safe_name
 
+    out = Path(args.output)
+    if out.is_dir():
+        raise EdgeNLUError(f"-o {out}: is a folder; name the .skill file to write")
+    if out.exists() and out.resolve() == Path(args.definition).resolve():
+        raise EdgeNLUError(f"-o {out}: is the definition itself; write the skill somewhere else")
+    if args.name is not None:
+        check_name(args.name, what="--name")
     definition = read_definition(args.definition, format=args.format, name=args.name)
+    name = safe_name(definition.name)  # a file or invocation name ("pizza café") may not be a skill name as is
+    if name != definition.name:
+        log.warning("skill name %r is stored as %r (ASCII letters, digits, '_', '-', '.')", definition.name, name)
+        definition.name = name
     model = _model_dir(args)
     try:
         from export.skill_compiler import compile_skill
@@ -279,7 +292,6 @@ def cmd_build_skill(args: argparse.Namespace) -> int:
             f"build-skill needs the build extra: pip install 'edge-nlu[build]' (in a source checkout: "
             f"pip install '.[build]'; missing module {e.name!r})"
         ) from None
-    out = Path(args.output)
     rep = compile_skill(definition, model, out, gazetteer=args.gazetteer)
     _emit(
         {
@@ -386,6 +398,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes (tests and embedding programs swap it)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _warnings_to_stderr() -> None:
+    """``edge-nlu: warning: ...`` lines for the library's and the compiler's warnings (once per process)."""
+    for name in ("edge_nlu", "export"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+            h = _StderrHandler()
+            h.setLevel(logging.WARNING)
+            h.setFormatter(logging.Formatter("edge-nlu: warning: %(message)s"))
+            logger.addHandler(h)
+
+
 # -- entry point -----------------------------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 user mistake)."""
@@ -400,6 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream=sys.stderr,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+    else:  # warnings (a skill replacing an embedded one, an unknown built-in slot type) reach the user
+        _warnings_to_stderr()
     try:
         return args.func(args)
     except (EdgeNLUError, OSError) as e:

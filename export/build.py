@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from edge_nlu.definitions.jsonl import definition_from_utterances
+from edge_nlu.errors import EdgeNLUError
 from edge_nlu.runtime.artifacts import write_base_manifest
 from export.corpus import load_corpus, load_tokenizer
 from export.onnx_export import export_encoder
@@ -58,8 +59,19 @@ DEFAULTS = {
 }
 
 
+def _rss_mb() -> float:
+    """Resident memory now (not the high-water mark), from /proc; 0 where there is none."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 class Stages:
-    """Times each stage and records peak RSS so the build report says where time and memory went."""
+    """Times each stage and records memory so the build report says where time and memory went.
+
+    ``peak_rss_mb`` is the process's high-water mark so far (it never goes down: the first stage's includes the
+    imports), ``rss_mb`` the resident memory when the stage ended; a stage's own peak is where the first one rises."""
 
     def __init__(self) -> None:
         self.report: dict[str, dict] = {}
@@ -70,7 +82,11 @@ class Stages:
         t0 = time.time()
         yield
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        self.report[name] = {"seconds": round(time.time() - t0, 1), "peak_rss_mb": round(rss, 1)}
+        self.report[name] = {
+            "seconds": round(time.time() - t0, 1),
+            "peak_rss_mb": round(rss, 1),
+            "rss_mb": round(_rss_mb(), 1),
+        }
         log.info("stage %s done in %.1f s (peak RSS %.0f MB)", name, time.time() - t0, rss)
 
 
@@ -120,10 +136,23 @@ def soft_targets(examples, rows, skills: list[SkillLabels], teacher_out: Path, t
 
 
 def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
+    """Build a base and its skills into ``out``.
+
+    The build runs in ``<out>.partial`` and replaces ``out`` only when it succeeded (int8 guard included), so a
+    failed or interrupted build never leaves ``out`` half-written; a failed one stays in ``<out>.partial``."""
     cfg = {**DEFAULTS, **cfg, "student": {**DEFAULTS["student"], **cfg.get("student", {})}}
     for key in ("route_kd_only", "route_xset"):  # else a different model, silently
         if cfg["student"].get(key) and teacher is None:
             raise SystemExit(f"this config distils routing from the teacher (student.{key}): pass --teacher DIR")
+    if teacher is not None:
+        missing = [f for f in ("model.pt", "labels.json") if not (teacher / f).is_file()]
+        if missing:
+            raise SystemExit(
+                f"{teacher} is not a fine-tuned teacher (no {', '.join(missing)}): run python -m export.teacher first"
+            )
+    final, out = out, out.with_name(out.name + ".partial")
+    if out.exists():
+        shutil.rmtree(out)
     torch.manual_seed(cfg["seed"])
     np.random.seed(cfg["seed"])
     torch.set_num_threads(int(cfg.get("threads", 1)))
@@ -259,11 +288,25 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         },
         "calibration": cal,
         "guard": g,
+        "teacher": str(teacher) if teacher is not None else None,  # distilled from it, or hard labels only
     }
     (out / "build_report.json").write_text(json.dumps(report, indent=1))
     if not g["passed"]:
-        raise SystemExit(f"int8 guard failed: {g}")
+        raise SystemExit(f"int8 guard failed: {g}; the build is in {out}, {final} is unchanged")
+    _replace(out, final)
     return report
+
+
+def _replace(staging: Path, final: Path) -> None:
+    """Swap a finished build in for ``final`` (two renames; the old one is removed only after)."""
+    old = final.with_name(final.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    if old.exists():
+        shutil.rmtree(old)
 
 
 def recalibrate(cfg: dict, out: Path) -> dict:
@@ -306,11 +349,19 @@ def main() -> None:
     )
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cfg = json.loads(Path(args.config).read_text())
-    if args.recalibrate:
-        recalibrate(cfg, Path(args.out))
-        return
-    rep = build(cfg, Path(args.out), Path(args.teacher) if args.teacher else None)
+    try:
+        cfg = json.loads(Path(args.config).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:  # a user mistake: one line, not a traceback
+        raise SystemExit(f"export.build: cannot read the config {args.config}: {e}") from None
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("sets", {}), dict):
+        raise SystemExit(f"export.build: {args.config}: a config is a JSON object whose 'sets' is an object")
+    try:
+        if args.recalibrate:
+            recalibrate(cfg, Path(args.out))
+            return
+        rep = build(cfg, Path(args.out), Path(args.teacher) if args.teacher else None)
+    except EdgeNLUError as e:  # unknown data set, unreadable data
+        raise SystemExit(f"export.build: {e}") from None
     log.info("build done in %.0f s: %s", rep["total_seconds"], json.dumps(rep["guard"]))
 
 

@@ -214,6 +214,9 @@ def write_skill_file(
     os.close(fd)
     try:
         manifest = write_skill(Path(tmp), members, meta)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is for the temporary; the skill is an ordinary file
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):

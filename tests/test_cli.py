@@ -277,3 +277,30 @@ def test_subprocess_errors(tiny_model, home, tmp_path):
     ):
         done = subprocess.run([*base, *args], env=_env(home), capture_output=True, text=True, timeout=60)
         _usage_error(done.returncode, done.stdout, done.stderr, word)
+
+
+def test_build_skill_checks_its_output_and_name_first(cli, tmp_path):
+    src = FIXTURES / "lights_snips.json"
+    _usage_error(*cli("build-skill", str(src), "-o", str(tmp_path)), "is a folder")
+    copy = tmp_path / "lights.json"
+    copy.write_bytes(src.read_bytes())
+    _usage_error(*cli("build-skill", str(copy), "-o", str(copy)), "the definition itself")
+    assert copy.read_bytes() == src.read_bytes()
+    _usage_error(*cli("build-skill", str(src), "-o", str(tmp_path / "x.skill"), "--name", "my lights"), "--name")
+
+
+def test_build_skill_writes_an_ordinary_file(cli, tmp_path):
+    import os
+
+    out_path = tmp_path / "lights.skill"
+    code, _, err = cli("build-skill", str(FIXTURES / "lights_snips.json"), "-o", str(out_path), "--name", "lights")
+    assert code == 0, err
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out_path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_warnings_reach_the_user(cli, pizza_skill):
+    code, out, err = cli("skills", "install", str(pizza_skill), "--name", "alarm")
+    assert code == 0 and json.loads(out)["installed"] == "alarm"
+    assert err.startswith("edge-nlu: warning: ") and "replaces the embedded skill" in err

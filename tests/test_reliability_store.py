@@ -177,3 +177,20 @@ def test_remove_while_another_process_installs(tiny_model, pizza_skill, tmp_path
     fresh = edge_nlu.load(tiny_model, home=home)
     if "x" in fresh.skills:
         assert fresh.parse("order a pizza", skill="x").skill == "x"
+
+
+@pytest.mark.parametrize(
+    "name, expected", [("pizza_palace", "pizza_palace"), ("Pizza Café!", "Pizza_Cafe"), ("my lights", "my_lights")]
+)
+def test_safe_name(name, expected):
+    from edge_nlu.runtime.store import safe_name
+
+    assert safe_name(name) == expected
+
+
+def test_safe_name_refuses_a_name_of_symbols():
+    from edge_nlu.errors import EdgeNLUError
+    from edge_nlu.runtime.store import safe_name
+
+    with pytest.raises(EdgeNLUError, match="invalid skill name"):
+        safe_name("!!!")

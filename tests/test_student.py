@@ -117,3 +117,31 @@ def test_build_refuses_teacher_losses_without_a_teacher(tmp_path, key):
     with pytest.raises(SystemExit, match=key):
         build({"sets": {}, "student": {key: 1}}, tmp_path / "out")
     assert not (tmp_path / "out").exists()  # refused before writing anything
+
+
+def test_a_failed_build_leaves_the_previous_one(tiny_model, tmp_path):
+    import shutil
+
+    import edge_nlu
+    from export.build import build
+
+    out = tmp_path / "model"
+    shutil.copytree(tiny_model, out)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    with pytest.raises(SystemExit, match="not a fine-tuned teacher"):
+        build({"sets": {}}, out, teacher=tmp_path / "no-teacher")
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    edge_nlu.load(out, home=tmp_path / "home")  # still loads: nothing was removed
+
+
+def test_build_cli_user_mistakes_are_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"sets": ')
+    for args in (["--config", str(tmp_path / "none.json")], ["--config", str(bad)]):
+        p = subprocess.run(
+            [sys.executable, "-m", "export.build", *args, "--out", str(tmp_path / "o")], capture_output=True, text=True
+        )
+        assert p.returncode != 0 and "Traceback" not in p.stderr and "cannot read the config" in p.stderr

@@ -85,7 +85,9 @@ def read_definition(path: str | Path, format: str | None = None, name: str | Non
             return defs[name]
         if len(defs) > 1:
             raise DefinitionError(
-                f"holds several skills, pick one with name=: {', '.join(sorted(defs))}", file=str(path), field="skill"
+                f"holds several skills, pick one (--name, or name= in Python): {', '.join(sorted(defs))}",
+                file=str(path),
+                field="skill",
             )
         return next(iter(defs.values()))
     if fmt == "bio":

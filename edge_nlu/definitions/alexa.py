@@ -203,6 +203,8 @@ def read_alexa(path: str | Path, *, max_per_template: int = 20, seed: int = 0) -
     else:
         raise src.error("missing 'interactionModel.languageModel' (is this an Alexa interaction model?)", ())
     invocation = _get(src, lm, "invocationName", str, base, required=False)
+    if invocation is not None and not invocation.strip():
+        log.warning("%s: invocationName is empty: the skill can only be reached by routing or by name", src.file)
     invocation = _norm(invocation) if invocation else None
     name = slugify(invocation or "") or slugify(Path(path).stem) or "skill"
     d = SkillDefinition(name=name, invocation_name=invocation, source=src.file)

@@ -123,9 +123,12 @@ def definition_from_utterances(name: str, rows: Iterable[Utterance], source: str
     return d
 
 
+MAX_TRAIN_CHARS = 2000  # the parser refuses longer utterances, so a skill never sees one (edge_nlu.runtime.nlu)
+
+
 def definitions_from_jsonl(path: str | Path) -> dict[str, SkillDefinition]:
     """One skill definition per ``skill`` value of a normalised JSONL file (rows with a null skill are skipped)."""
-    rows = read_jsonl(path)
+    rows = read_jsonl(path, max_chars=MAX_TRAIN_CHARS)
     by_skill: dict[str, list[Utterance]] = {}
     for u in rows:
         if u.skill:

@@ -94,7 +94,9 @@ def read_snips(path: str | Path) -> SkillDefinition:
     if not isinstance(root, dict):
         raise src.error("the file must hold a JSON object", ())
     if "language" in root:
-        _str(src, root["language"], ("language",))
+        lang = _str(src, root["language"], ("language",))
+        if isinstance(lang, str) and lang.lower() not in ("en", "en-us", "en-gb"):
+            log.warning("%s: language %r: edge-nlu's shared base and built-in types are English", src.file, lang)
     if "intents" not in root:
         raise src.error("missing required field 'intents' (is this a Snips dataset?)", ())
     intents = _obj(src, root["intents"], ("intents",))

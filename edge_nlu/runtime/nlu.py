@@ -169,6 +169,7 @@ class NLU:
         """Verify a skill file against this base and install it (atomically) into the user store."""
         path = Path(path)
         manifest, _ = read_skill(path, self.base.manifest)
+        Skill(path, self.base.manifest)  # everything a parse would check (lexical templates, gazetteer), now
         name = check_name(name or manifest.get("name") or path.stem)
         data = path.read_bytes()
         if name in self.builtin.names():

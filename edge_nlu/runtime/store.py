@@ -14,6 +14,7 @@ import json
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,10 +31,22 @@ def user_home() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "edge-nlu"
 
 
-def check_name(name: str) -> str:
+def check_name(name: str, what: str = "skill name") -> str:
+    """``name`` if it can name a skill file on every file system, else EdgeNLUError."""
     if not isinstance(name, str) or not SKILL_NAME.match(name):
-        raise EdgeNLUError(f"invalid skill name {name!r}: use letters, digits, '_', '-', '.' (at most 64)")
+        raise EdgeNLUError(
+            f"invalid {what} {name!r}: use ASCII letters, digits, '_', '-', '.' (starting with a letter or digit, "
+            "at most 64)"
+        )
     return name
+
+
+def safe_name(name: str) -> str:
+    """A valid skill name made from a definition's name ("Pizza Café!" -> "Pizza_Cafe"); EdgeNLUError if none is
+    left (a name of only symbols)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", ascii_name).strip("_.-")[:64]
+    return check_name(cleaned or name)
 
 
 class SkillStore:
