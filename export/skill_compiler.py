@@ -44,6 +44,9 @@ GAZETTEER = False
 # (compile time x1.5)
 AUGMENT = 12
 MAX_AUGMENT = 2000
+# a compiled skill is trained full-batch on the frozen base (memory grows with utterances × words × tags: 2,000 SNIPS
+# utterances with 79 tags take ~1.8 GB and minutes); a bigger data set belongs in a base (python -m export.build)
+MAX_UTTERANCES = 5000
 
 
 def choose_patch(
@@ -406,6 +409,14 @@ def compile_skill(
         from edge_nlu.errors import DefinitionError
 
         raise DefinitionError("has no training utterances", file=definition.source)
+    if len(rows) > MAX_UTTERANCES:
+        from edge_nlu.errors import DefinitionError
+
+        raise DefinitionError(
+            f"has {len(rows):,} training utterances; a compiled skill takes at most {MAX_UTTERANCES:,} "
+            "(build a larger data set into a base: python -m export.build)",
+            file=definition.source,
+        )
     labels = SkillLabels.from_rows(definition.name, rows)
     n_given = len(rows)
     gazetteer = GAZETTEER if gazetteer is None else gazetteer
@@ -428,7 +439,14 @@ def compile_skill(
     except (ImportError, SystemExit):
         log.warning("teacher package not installed: skill built without an embedding patch")
     pq, ps = quantize_rows(patch_rows) if len(patch_rows) else (None, None)
+    log.info("encoding %d utterances (%d given, %d patch rows)", len(rows), n_given, len(labels.patch))
     pooled, states, tags, lex = _features(base, rows, labels, pq, ps, gazetteer)
+    log.info(
+        "training the heads: %d intents, %d tags (%.0f s so far)",
+        len(labels.intents),
+        len(labels.tags),
+        time.time() - t0,
+    )
     y = [labels.intents.index(u.intent) for u in rows]
     weights = train_heads(
         pooled,

@@ -202,3 +202,17 @@ def test_frozen_input_matmul_matches_autograd():
     (gw,) = torch.autograd.grad(got, w, g)
     (want,) = torch.autograd.grad(x @ w, w, g)
     assert torch.allclose(gw, want, atol=1e-4)
+
+
+def test_a_definition_over_the_size_limit_is_refused(tiny_model, tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    from edge_nlu.definitions.jsonl import definition_from_utterances
+    from edge_nlu.errors import DefinitionError
+    from export import skill_compiler
+
+    rows = [Utterance(f"play song number {i}", "PlaySong") for i in range(4)]
+    d = definition_from_utterances("songs", rows, source="songs.jsonl")
+    monkeypatch.setattr(skill_compiler, "MAX_UTTERANCES", 3)
+    with pytest.raises(DefinitionError, match="at most 3") as ei:
+        skill_compiler.compile_skill(d, tiny_model, tmp_path / "songs.skill")
+    assert ei.value.file == "songs.jsonl" and not (tmp_path / "songs.skill").exists()
