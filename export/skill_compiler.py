@@ -45,7 +45,7 @@ GAZETTEER = False
 AUGMENT = 12
 MAX_AUGMENT = 2000
 # a compiled skill is trained full-batch on the frozen base (memory grows with utterances × words × tags: 2,000 SNIPS
-# utterances with 79 tags take ~1.8 GB and minutes); a bigger data set belongs in a base (python -m export.build)
+# utterances with 79 tags: 1.8 GB and over 7 minutes); a bigger data set belongs in a base (python -m export.build)
 MAX_UTTERANCES = 5000
 
 
