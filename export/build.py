@@ -276,6 +276,11 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         from quantize.guard import guard
 
         g = guard(out, work / "encoder_fp32.onnx", corpus.dev, cfg["guard_points"])
+    with stage("dev_scores"):
+        from quantize.guard import dev_scores
+
+        dev = dev_scores(out, corpus.dev_by_set)
+        log.info("dev scores: %s", json.dumps(dev))
     report = {
         "config": cfg,
         "stages": stage.report,
@@ -288,6 +293,7 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         },
         "calibration": cal,
         "guard": g,
+        "dev": dev,  # per data set: skill given, and routed among the set's skills (as edge-nlu eval)
         "teacher": str(teacher) if teacher is not None else None,  # distilled from it, or hard labels only
     }
     (out / "build_report.json").write_text(json.dumps(report, indent=1))

@@ -143,3 +143,37 @@ def guard(model_dir: Path, fp32_encoder: Path, dev, points: float = 0.3) -> dict
         log.warning("int8 guard: no dev rows of these skills to compare on; nothing was checked")
     log.info("int8 guard: int8 %s vs fp32 %s -> %s", int8, fp32, "passed" if passed else "FAILED")
     return {"int8": int8, "fp32": fp32, "max_drop_points": points, "passed": passed}
+
+
+def dev_scores(model_dir: Path, dev_by_set: dict[str, list]) -> dict[str, dict]:
+    """Per data set, the finished model's dev scores in percent, as ``edge-nlu eval`` computes them: each row with
+    its skill given, and (a set of several skills) routed among the set's skills, with the calibrated threshold."""
+    from edge_nlu.definitions.model import Utterance
+
+    nlu = NLU(model_dir, home=model_dir / "_work" / "home", verify=False)
+
+    def pct(m: dict, keys: tuple[str, ...]) -> dict:
+        return {k: None if m.get(k) is None else round(100 * m[k], 2) for k in keys if k in m}
+
+    def key(skill: str | None, intent: str | None) -> str | None:
+        return None if intent in (None, "oos") else f"{skill}/{intent}"
+
+    out: dict[str, dict] = {}
+    for name, rows in dev_by_set.items():
+        rows = [u for u in rows if u.skill is None or u.skill in nlu.skills]
+        skills = sorted({u.skill for u in rows if u.skill})
+        if not rows or not skills:
+            continue
+        rec: dict[str, dict] = {}
+        own = [u for u in rows if u.skill]
+        if own:
+            preds = [nlu.parse(u.text, skill=u.skill).to_utterance() for u in own]
+            rec["given"] = pct(evaluate(own, preds), ("intent_accuracy", "slot_f1", "exact_match"))
+        if len(skills) > 1:
+            gold = [Utterance(u.text, key(u.skill, u.intent), list(u.slots), u.skill) for u in rows]
+            res = [nlu.parse(u.text, skills=skills).to_utterance() for u in rows]
+            pred = [Utterance(r.text, key(r.skill, r.intent), r.slots, r.skill) for r in res]
+            keys = ("intent_accuracy", "in_scope_accuracy", "oos_recall")
+            rec["routed"] = pct(evaluate(gold, pred), keys)
+        out[name] = rec
+    return out

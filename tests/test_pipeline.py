@@ -28,6 +28,7 @@ STAGES = (
     "intent_expert",
     "calibration",
     "int8_guard",
+    "dev_scores",
 )
 
 
@@ -64,9 +65,17 @@ def test_build_report(tiny_model):
     for stage in STAGES:
         assert report["stages"][stage]["seconds"] >= 0, stage
         assert report["stages"][stage]["peak_rss_mb"] > 0, stage
+        assert 0 < report["stages"][stage]["rss_mb"] <= report["stages"][stage]["peak_rss_mb"] + 1, stage
     assert report["guard"]["passed"] is True
     assert report["total_seconds"] > 0
     assert report["sizes"]["base_bytes"] > 0
+    assert report["teacher"] is None  # the tiny build uses hard labels only
+    # dev scores per data set, with the skill given (and routed among the set's skills where it has several)
+    assert report["dev"], report.get("dev")
+    for name, rec in report["dev"].items():
+        assert 0 <= rec["given"]["intent_accuracy"] <= 100, name
+        if "routed" in rec:
+            assert 0 <= rec["routed"]["intent_accuracy"] <= 100, name
 
 
 def test_int8_encoder_matches_fp32(tiny_model, tiny_config, home):
