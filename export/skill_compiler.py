@@ -210,7 +210,8 @@ def write_skill_file(
         "vocab_hash": base_manifest["vocab_hash"],
         "dims": base_manifest["dims"],
         "intents": [i for i in labels.intents if i != NONE],
-        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        # SOURCE_DATE_EPOCH (reproducible-builds.org): a fixed time makes a recompiled skill byte-identical
+        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_build_time())),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
@@ -225,6 +226,11 @@ def write_skill_file(
         if os.path.exists(tmp):
             os.unlink(tmp)
     return manifest
+
+
+def _build_time() -> float:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    return float(epoch) if epoch.isdigit() else time.time()
 
 
 def lexical_templates(gazetteer: bool | None = None) -> str:

@@ -304,3 +304,12 @@ def test_warnings_reach_the_user(cli, pizza_skill):
     code, out, err = cli("skills", "install", str(pizza_skill), "--name", "alarm")
     assert code == 0 and json.loads(out)["installed"] == "alarm"
     assert err.startswith("edge-nlu: warning: ") and "replaces the embedded skill" in err
+
+
+def test_build_skill_is_byte_identical_with_a_fixed_time(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764633600")
+    paths = [tmp_path / "a.skill", tmp_path / "b.skill"]
+    for p in paths:
+        code, _, err = cli("build-skill", str(FIXTURES / "lights_snips.json"), "-o", str(p), "--name", "lights")
+        assert code == 0, err
+    assert paths[0].read_bytes() == paths[1].read_bytes()

@@ -119,10 +119,13 @@ def write_skill(path: Path, members: dict[str, bytes], meta: dict) -> dict:
         "files": {k: {"sha256": sha256_bytes(v), "size": len(v)} for k, v in members.items()},
         **meta,
     }
+    # fixed entry times: the same members give the same bytes (the manifest's "built" says when, when wanted)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr("manifest.json", json.dumps(manifest, indent=1))
-        for k, v in members.items():
-            z.writestr(k, v)
+        for k, v in (("manifest.json", json.dumps(manifest, indent=1).encode()), *members.items()):
+            info = zipfile.ZipInfo(k, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            z.writestr(info, v)
     return manifest
 
 
