@@ -270,15 +270,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_build_skill(args: argparse.Namespace) -> int:
     from edge_nlu.definitions import read_definition
-    from edge_nlu.runtime.store import check_name, safe_name
+    from edge_nlu.runtime.store import safe_name
 
     out = Path(args.output)
     if out.is_dir():
         raise EdgeNLUError(f"-o {out}: is a folder; name the .skill file to write")
     if out.exists() and out.resolve() == Path(args.definition).resolve():
         raise EdgeNLUError(f"-o {out}: is the definition itself; write the skill somewhere else")
-    if args.name is not None:
-        check_name(args.name, what="--name")
     definition = read_definition(args.definition, format=args.format, name=args.name)
     name = safe_name(definition.name)  # a file or invocation name ("pizza café") may not be a skill name as is
     if name != definition.name:
@@ -410,15 +408,26 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def _warnings_to_stderr() -> None:
-    """``edge-nlu: warning: ...`` lines for the library's and the compiler's warnings (once per process)."""
+def _warnings_to_stderr() -> list[tuple[logging.Logger, logging.Handler, bool]]:
+    """``edge-nlu: warning: ...`` lines for the library's and the compiler's warnings, for one run of :func:`main`
+    (not propagated meanwhile, so a host program's own root handler does not print them twice); returns what to undo.
+    """
+    attached = []
     for name in ("edge_nlu", "export"):
         logger = logging.getLogger(name)
-        if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-            h = _StderrHandler()
-            h.setLevel(logging.WARNING)
-            h.setFormatter(logging.Formatter("edge-nlu: warning: %(message)s"))
-            logger.addHandler(h)
+        h = _StderrHandler()
+        h.setLevel(logging.WARNING)
+        h.setFormatter(_LevelFormatter("edge-nlu: %(levelname)s: %(message)s"))
+        attached.append((logger, h, logger.propagate))
+        logger.addHandler(h)
+        logger.propagate = False
+    return attached
+
+
+class _LevelFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        record = logging.makeLogRecord({**record.__dict__, "levelname": record.levelname.lower()})
+        return super().format(record)
 
 
 # -- entry point -----------------------------------------------------------------------------------------------------
@@ -435,8 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream=sys.stderr,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
-    else:  # warnings (a skill replacing an embedded one, an unknown built-in slot type) reach the user
-        _warnings_to_stderr()
+    # warnings (a skill replacing an embedded one, an unknown built-in slot type) reach the user
+    attached = [] if args.verbose else _warnings_to_stderr()
     try:
         return args.func(args)
     except (EdgeNLUError, OSError) as e:
@@ -448,6 +457,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _broken_pipe()
     except KeyboardInterrupt:
         return 130
+    finally:
+        for logger, handler, propagate in attached:
+            logger.removeHandler(handler)
+            logger.propagate = propagate
 
 
 def _error(message: str) -> None:

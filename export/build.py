@@ -150,7 +150,8 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
             raise SystemExit(
                 f"{teacher} is not a fine-tuned teacher (no {', '.join(missing)}): run python -m export.teacher first"
             )
-    final, out = out, out.with_name(out.name + ".partial")
+    final = _output_folder(out)
+    out = final.with_name(final.name + ".partial")
     if out.exists():
         shutil.rmtree(out)
     torch.manual_seed(cfg["seed"])
@@ -301,6 +302,20 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         raise SystemExit(f"int8 guard failed: {g}; the build is in {out}, {final} is unchanged")
     _replace(out, final)
     return report
+
+
+def _output_folder(out: Path) -> Path:
+    """The real folder a build replaces (a symlink's target), refused up front where a rename cannot work."""
+    final = out.resolve()
+    if final == Path.cwd().resolve() or final in Path.cwd().resolve().parents or final.parent == final:
+        raise SystemExit(f"--out {out}: the build replaces this folder; name a folder below the current one")
+    if final.is_mount():
+        raise SystemExit(f"--out {out}: is a mount point, which cannot be replaced; name a folder inside it")
+    old = final.with_name(final.name + ".old")
+    if old.is_dir() and not final.exists():  # a swap interrupted between its two renames: put the old build back
+        old.rename(final)
+        log.warning("restored %s from %s (an earlier build was interrupted while replacing it)", final, old)
+    return final
 
 
 def _replace(staging: Path, final: Path) -> None:

@@ -12,8 +12,8 @@ import json
 import logging
 import os
 import random
-import tempfile
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -214,13 +214,11 @@ def write_skill_file(
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_build_time())),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = str(out.parent / f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    # created with 0666 and the process's umask, as an ordinary file would be (mkstemp's 0600 would stay on it)
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
         manifest = write_skill(Path(tmp), members, meta)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is for the temporary; the skill is an ordinary file
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
@@ -228,9 +226,27 @@ def write_skill_file(
     return manifest
 
 
+def _downsample(rows: list[Utterance], k: int, seed: int) -> list[Utterance]:
+    """About ``k`` of ``rows``, each intent keeping its share (at least one), in their original order."""
+    by_intent: dict[str, list[int]] = {}
+    for i, u in enumerate(rows):
+        by_intent.setdefault(u.intent, []).append(i)
+    rng = random.Random(seed)
+    keep: list[int] = []
+    for idx in by_intent.values():
+        keep += rng.sample(idx, max(1, round(k * len(idx) / len(rows))))
+    return [rows[i] for i in sorted(keep)]
+
+
 def _build_time() -> float:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    return float(epoch) if epoch.isdigit() else time.time()
+    """When the skill was built: now, or ``SOURCE_DATE_EPOCH`` (reproducible-builds.org) for byte-identical files."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return time.time()
+    if not epoch.isdigit():
+        log.warning("SOURCE_DATE_EPOCH=%r is not a number of seconds: using the current time", epoch)
+        return time.time()
+    return float(epoch)
 
 
 def lexical_templates(gazetteer: bool | None = None) -> str:
@@ -415,13 +431,15 @@ def compile_skill(
         from edge_nlu.errors import DefinitionError
 
         raise DefinitionError("has no training utterances", file=definition.source)
-    if len(rows) > MAX_UTTERANCES:
-        from edge_nlu.errors import DefinitionError
-
-        raise DefinitionError(
-            f"has {len(rows):,} training utterances; a compiled skill takes at most {MAX_UTTERANCES:,} "
-            "(build a larger data set into a base: python -m export.build)",
-            file=definition.source,
+    if len(rows) > MAX_UTTERANCES:  # (Alexa templates expand: a few hundred samples can pass it)
+        n = len(rows)
+        rows = _downsample(rows, MAX_UTTERANCES, seed)
+        log.warning(
+            "%s: %d training utterances; compiling on %d drawn across its intents (a larger data set belongs in a "
+            "base: python -m export.build)",
+            definition.source or definition.name,
+            n,
+            len(rows),
         )
     labels = SkillLabels.from_rows(definition.name, rows)
     n_given = len(rows)

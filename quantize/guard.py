@@ -146,8 +146,9 @@ def guard(model_dir: Path, fp32_encoder: Path, dev, points: float = 0.3) -> dict
 
 
 def dev_scores(model_dir: Path, dev_by_set: dict[str, list]) -> dict[str, dict]:
-    """Per data set, the finished model's dev scores in percent, as ``edge-nlu eval`` computes them: each row with
-    its skill given, and (a set of several skills) routed among the set's skills, with the calibrated threshold."""
+    """Per data set, the finished model's dev scores in percent: ``given`` over the rows that name a skill, parsed
+    with it (``edge-nlu eval`` without its routing of skill-less rows), and, for a set of several skills, ``routed``
+    over every row, out-of-scope ones included, among the set's skills (``edge-nlu eval --route``)."""
     from edge_nlu.definitions.model import Utterance
 
     nlu = NLU(model_dir, home=model_dir / "_work" / "home", verify=False)

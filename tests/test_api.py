@@ -311,3 +311,14 @@ def test_bad_config_is_an_artifact_error(tiny_model, home, tmp_path, config):
     (model / "config.json").write_text(json.dumps(config))
     with pytest.raises(edge_nlu.ArtifactError, match="config.json"):
         edge_nlu.load(model, home=home)
+
+
+def test_invocation_names_match_by_word_key(tiny_model, pizza_skill, home):
+    nlu = edge_nlu.load(tiny_model, home=home)
+    nlu.install_skill(pizza_skill, name="pizza")
+    for text in ["open Pizza Pal\u00adace", "open pizza  palace", "ask PIZZA PALACE to order a large pepperoni pizza"]:
+        r = nlu.parse(text)
+        assert r.skill == "pizza", text
+        for s in r.slots:
+            assert text[s.start : s.end] == s.value
+    assert nlu.parse("open pizza palaces").intent != "LaunchRequest"  # whole words only

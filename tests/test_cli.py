@@ -286,7 +286,6 @@ def test_build_skill_checks_its_output_and_name_first(cli, tmp_path):
     copy.write_bytes(src.read_bytes())
     _usage_error(*cli("build-skill", str(copy), "-o", str(copy)), "the definition itself")
     assert copy.read_bytes() == src.read_bytes()
-    _usage_error(*cli("build-skill", str(src), "-o", str(tmp_path / "x.skill"), "--name", "my lights"), "--name")
 
 
 def test_build_skill_writes_an_ordinary_file(cli, tmp_path):
@@ -313,3 +312,17 @@ def test_build_skill_is_byte_identical_with_a_fixed_time(cli, tmp_path, monkeypa
         code, _, err = cli("build-skill", str(FIXTURES / "lights_snips.json"), "-o", str(p), "--name", "lights")
         assert code == 0, err
     assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+def test_build_skill_name_picks_a_jsonl_skill_and_is_made_valid(cli, tmp_path):
+    rows = [
+        {"text": "order a pepperoni pizza", "intent": "Order", "skill": "pizza café", "slots": []},
+        {"text": "order a large pizza", "intent": "Order", "skill": "pizza café", "slots": []},
+        {"text": "cancel my pizza", "intent": "Cancel", "skill": "pizza café", "slots": []},
+        {"text": "set an alarm", "intent": "Set", "skill": "other", "slots": []},
+    ]
+    src = tmp_path / "two.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, out, err = cli("build-skill", str(src), "-o", str(tmp_path / "p.skill"), "--name", "pizza café")
+    assert code == 0, err
+    assert json.loads(out)["name"] == "pizza_cafe" and "stored as 'pizza_cafe'" in err

@@ -65,7 +65,9 @@ def test_build_report(tiny_model):
     for stage in STAGES:
         assert report["stages"][stage]["seconds"] >= 0, stage
         assert report["stages"][stage]["peak_rss_mb"] > 0, stage
-        assert 0 < report["stages"][stage]["rss_mb"] <= report["stages"][stage]["peak_rss_mb"] + 1, stage
+        assert 0 <= report["stages"][stage]["rss_mb"] <= report["stages"][stage]["peak_rss_mb"] + 1, (
+            stage
+        )  # 0: no /proc
     assert report["guard"]["passed"] is True
     assert report["total_seconds"] > 0
     assert report["sizes"]["base_bytes"] > 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -145,3 +147,25 @@ def test_build_cli_user_mistakes_are_one_line(tmp_path):
             [sys.executable, "-m", "export.build", *args, "--out", str(tmp_path / "o")], capture_output=True, text=True
         )
         assert p.returncode != 0 and "Traceback" not in p.stderr and "cannot read the config" in p.stderr
+
+
+def test_build_output_folder_rules(tmp_path, monkeypatch):
+    from export.build import _output_folder, _replace
+
+    monkeypatch.chdir(tmp_path)
+    for bad in (".", "..", str(tmp_path)):
+        with pytest.raises(SystemExit, match="replaces this folder"):
+            _output_folder(Path(bad))
+    # an interrupted swap (the old build moved aside, the new one not yet in place) is put back
+    (tmp_path / "m.old").mkdir()
+    (tmp_path / "m.old" / "x").write_text("old")
+    assert _output_folder(Path("m")) == tmp_path / "m" and (tmp_path / "m" / "x").read_text() == "old"
+    # a symlinked output: its target is replaced, the link stays
+    (tmp_path / "target").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    final = _output_folder(Path("link"))
+    staging = final.with_name(final.name + ".partial")
+    staging.mkdir()
+    (staging / "y").write_text("new")
+    _replace(staging, final)
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "link" / "y").read_text() == "new"

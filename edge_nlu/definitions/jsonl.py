@@ -9,6 +9,7 @@ from pathlib import Path
 from edge_nlu.definitions._yaml import _DuplicateKey, _no_duplicates, _value_error, read_utf8
 from edge_nlu.definitions.model import Intent, SkillDefinition, Slot, SlotSpan, SlotType, SlotValue, Utterance
 from edge_nlu.errors import DefinitionError
+from edge_nlu.limits import MAX_CHARS
 
 
 def _parse_row(obj: object, file: str, line: int) -> Utterance:
@@ -123,12 +124,9 @@ def definition_from_utterances(name: str, rows: Iterable[Utterance], source: str
     return d
 
 
-MAX_TRAIN_CHARS = 2000  # the parser refuses longer utterances, so a skill never sees one (edge_nlu.runtime.nlu)
-
-
 def definitions_from_jsonl(path: str | Path) -> dict[str, SkillDefinition]:
     """One skill definition per ``skill`` value of a normalised JSONL file (rows with a null skill are skipped)."""
-    rows = read_jsonl(path, max_chars=MAX_TRAIN_CHARS)
+    rows = read_jsonl(path, max_chars=MAX_CHARS)
     by_skill: dict[str, list[Utterance]] = {}
     for u in rows:
         if u.skill:

@@ -125,6 +125,7 @@ def write_skill(path: Path, members: dict[str, bytes], meta: dict) -> dict:
             info = zipfile.ZipInfo(k, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
+            info.create_system = 3  # Unix, wherever it is written: the same bytes on every platform
             z.writestr(info, v)
     return manifest
 

@@ -14,17 +14,17 @@ from pathlib import Path
 import numpy as np
 
 from edge_nlu.errors import ArtifactError, EdgeNLUError, InputError, UnknownSkillError
+from edge_nlu.limits import MAX_CHARS
 from edge_nlu.result import Alternative, ParseResult, Slot
 from edge_nlu.runtime.artifacts import read_json_file, read_skill
 from edge_nlu.runtime.base import Base, Tokens
 from edge_nlu.runtime.lexical import BUCKETS, intent_emissions, intent_ids
 from edge_nlu.runtime.skill import Skill
 from edge_nlu.runtime.store import SkillStore, check_name, user_home
-from edge_nlu.words import bio_to_spans
+from edge_nlu.words import bio_to_spans, split_words, word_key
 
 log = logging.getLogger(__name__)
 
-MAX_CHARS = 2000  # longer input is refused with InputError: no voice utterance is this long
 LAUNCH = "LaunchRequest"
 _CARRIER = re.compile(
     r"^\s*(?:(?:please|hey|ok|okay)\s+)?(?:ask|tell|open|launch|start|use|run|load|talk\s+to|begin|play)\s+(?:the\s+)?",
@@ -134,10 +134,15 @@ class NLU:
             enabled -= set(state.get("disabled", []))
             self._enabled = sorted(n for n in enabled if n in paths)
             self._warned_none_enabled = False
-            self._invocations: dict[str, str] = {}
+            # invocation name -> skill, as word keys (case, Unicode form and invisible characters do not matter),
+            # longest first so "pizza palace deluxe" wins over "pizza palace"
+            invocations: dict[tuple[str, ...], str] = {}
             for n, inv in {**self.config.get("invocations", {}), **state.get("invocations", {})}.items():
                 if n in paths and inv:
-                    self._invocations[inv.lower()] = n
+                    key = tuple(word_key(w) for w, _, _ in split_words(inv))
+                    if key:
+                        invocations[key] = n
+            self._invocations = dict(sorted(invocations.items(), key=lambda kv: -len(kv[0])))
 
     @property
     def skills(self) -> list[str]:
@@ -238,7 +243,7 @@ class NLU:
         skills: Collection[str] | None = None,
     ) -> list[ParseResult]:
         """Parse many utterances; each result is identical to ``parse`` of the same text."""
-        if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
+        if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
             raise InputError(f"parse_batch takes a list of strings, not {type(texts).__name__}")
         n_best = _count("n_best", n_best)
         if skill is not None and skills is not None:
@@ -249,12 +254,12 @@ class NLU:
             self.skill(skill)  # unknown skill: clear error before any work
         cands = None
         if skills is not None:
-            if isinstance(skills, str) or not isinstance(skills, (list, tuple, set, frozenset)):
+            if isinstance(skills, (str, bytes)) or not isinstance(skills, Collection):
                 raise InputError(f"skills must be a list of skill names, not {type(skills).__name__}")
             if not all(isinstance(n, str) for n in skills):
                 raise InputError("skills must be a list of skill names (strings)")
             # a name given twice is routed once; a set has no order of its own, so it is sorted (stable n-best ties)
-            cands = sorted(skills) if isinstance(skills, (set, frozenset)) else list(dict.fromkeys(skills))
+            cands = list(dict.fromkeys(skills)) if isinstance(skills, Sequence) else sorted(skills)
             if not cands:
                 raise InputError("skills is empty: name at least one skill (or pass None for the enabled skills)")
             for s in cands:
@@ -298,10 +303,11 @@ class NLU:
         if skill is None and cands is None and self._invocations:
             m = _CARRIER.match(text)
             if m:
-                rest = text[m.end() :].lower()
+                words = tokens.words
+                k0 = next((i for i, (_, s, _) in enumerate(words) if s >= m.end()), len(words))
                 for inv, name in self._invocations.items():
-                    if rest.startswith(inv) and (len(rest) == len(inv) or not rest[len(inv)].isalnum()):
-                        j = m.end() + len(inv)
+                    if tuple(word_key(w) for w, _, _ in words[k0 : k0 + len(inv)]) == inv:
+                        j = words[k0 + len(inv) - 1][2]  # offsets from the words: nothing lower-cased shifts them
                         j += _JOIN.match(text[j:]).end()
                         word_from = sum(1 for _, s, _ in tokens.words if s < j)
                         skill = name

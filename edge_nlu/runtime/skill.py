@@ -175,7 +175,8 @@ class Skill:
                     ) from None
             if self.lexical != wanted:
                 raise ArtifactError(
-                    f"lexical feature templates {self.lexical!r}, this runtime computes {wanted!r}",
+                    f"lexical feature templates {self.lexical!r}, this runtime computes {wanted!r}: recompile the "
+                    "skill with this version (edge-nlu build-skill)",
                     file=where,
                     check="lexical",
                 )

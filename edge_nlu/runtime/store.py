@@ -33,7 +33,7 @@ def user_home() -> Path:
 
 def check_name(name: str, what: str = "skill name") -> str:
     """``name`` if it can name a skill file on every file system, else EdgeNLUError."""
-    if not isinstance(name, str) or not SKILL_NAME.match(name):
+    if not isinstance(name, str) or not SKILL_NAME.fullmatch(name):
         raise EdgeNLUError(
             f"invalid {what} {name!r}: use ASCII letters, digits, '_', '-', '.' (starting with a letter or digit, "
             "at most 64)"
@@ -45,7 +45,7 @@ def safe_name(name: str) -> str:
     """A valid skill name made from a definition's name ("Pizza Café!" -> "Pizza_Cafe"); EdgeNLUError if none is
     left (a name of only symbols)."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", ascii_name).strip("_.-")[:64]
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", ascii_name).strip("_.-")[:64].rstrip("_.-")
     return check_name(cleaned or name)
 
 
