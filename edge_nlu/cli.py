@@ -21,7 +21,6 @@ from edge_nlu import __version__
 from edge_nlu.errors import EdgeNLUError, MissingExtraError
 
 PROG = "edge-nlu"
-log = logging.getLogger(__name__)
 EXIT_USAGE = 2
 CHUNK = 256  # utterances per parse_batch call in eval
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default"
@@ -217,9 +216,8 @@ def _lines(stream) -> Iterator[str]:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from edge_nlu.definitions.jsonl import read_jsonl
-    from edge_nlu.definitions.model import Utterance
-    from edge_nlu.metrics import evaluate, is_oos
-    from edge_nlu.runtime.nlu import MAX_CHARS
+    from edge_nlu.limits import MAX_CHARS
+    from edge_nlu.metrics import evaluate_skills
 
     gold = read_jsonl(args.file, max_chars=MAX_CHARS)
     nlu = _load(args)
@@ -245,21 +243,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             for i, r in zip(part, res, strict=True):
                 results[i] = r
     seconds = time.perf_counter() - t0
-
-    # when a gold row names its skill, an intent is right only in that skill (routing to another skill with an
-    # intent of the same name is an error); out-of-scope is one class whatever the skill
-    def key(skill: str | None, intent: str | None, qualify: bool) -> str | None:
-        if is_oos(intent):
-            return None
-        return f"{skill}/{intent}" if qualify else intent
-
-    g_rows, p_rows = [], []
-    for u, r in zip(gold, results, strict=True):
-        q = u.skill is not None
-        g_rows.append(Utterance(u.text, key(u.skill, u.intent, q), list(u.slots), u.skill))
-        pu = r.to_utterance()
-        p_rows.append(Utterance(pu.text, key(pu.skill, pu.intent, q), pu.slots, pu.skill))
-    m = evaluate(g_rows, p_rows)
+    m = evaluate_skills(gold, [r.to_utterance() for r in results])
     if not args.per_slot:
         m.pop("per_slot", None)
     m = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}
@@ -270,7 +254,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_build_skill(args: argparse.Namespace) -> int:
     from edge_nlu.definitions import read_definition
-    from edge_nlu.runtime.store import safe_name
 
     out = Path(args.output)
     if out.is_dir():
@@ -278,10 +261,6 @@ def cmd_build_skill(args: argparse.Namespace) -> int:
     if out.exists() and out.resolve() == Path(args.definition).resolve():
         raise EdgeNLUError(f"-o {out}: is the definition itself; write the skill somewhere else")
     definition = read_definition(args.definition, format=args.format, name=args.name)
-    name = safe_name(definition.name)  # a file or invocation name ("pizza café") may not be a skill name as is
-    if name != definition.name:
-        log.warning("skill name %r is stored as %r (ASCII letters, digits, '_', '-', '.')", definition.name, name)
-        definition.name = name
     model = _model_dir(args)
     try:
         from export.skill_compiler import compile_skill
@@ -396,18 +375,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is when a record comes (tests and embedding programs swap it)."""
-
-    @property
-    def stream(self):  # type: ignore[override]
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value) -> None:
-        pass
-
-
 def _warnings_to_stderr() -> list[tuple[logging.Logger, logging.Handler, bool]]:
     """``edge-nlu: warning: ...`` lines for the library's and the compiler's warnings, for one run of :func:`main`
     (not propagated meanwhile, so a host program's own root handler does not print them twice); returns what to undo.
@@ -415,7 +382,7 @@ def _warnings_to_stderr() -> list[tuple[logging.Logger, logging.Handler, bool]]:
     attached = []
     for name in ("edge_nlu", "export"):
         logger = logging.getLogger(name)
-        h = _StderrHandler()
+        h = logging.StreamHandler(sys.stderr)
         h.setLevel(logging.WARNING)
         h.setFormatter(_LevelFormatter("edge-nlu: %(levelname)s: %(message)s"))
         attached.append((logger, h, logger.propagate))

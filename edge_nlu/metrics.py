@@ -72,6 +72,21 @@ def _span_key(s: SlotSpan) -> tuple[str, int, int]:
     return (s.slot, s.start, s.end)
 
 
+def evaluate_skills(gold: Sequence[Utterance], pred: Sequence[Utterance]) -> dict:
+    """:func:`evaluate` where a gold row that names its skill is right only with that skill's intent (routing to
+    another skill with an intent of the same name is an error); out-of-scope is one class whatever the skill."""
+
+    def key(skill: str | None, intent: str | None, qualify: bool) -> str | None:
+        return None if is_oos(intent) else (f"{skill}/{intent}" if qualify else intent)
+
+    g_rows, p_rows = [], []
+    for g, p in zip(gold, pred, strict=True):
+        q = g.skill is not None
+        g_rows.append(Utterance(g.text, key(g.skill, g.intent, q), list(g.slots), g.skill))
+        p_rows.append(Utterance(p.text, key(p.skill, p.intent, q), p.slots, p.skill))
+    return evaluate(g_rows, p_rows)
+
+
 def evaluate(gold: Sequence[Utterance], pred: Sequence[Utterance]) -> dict:
     """Scores of ``pred`` against ``gold`` (aligned row by row, same texts); each a fraction in 0..1, or None.
 

@@ -8,6 +8,7 @@ computes features once and only the skill's heads are trained (negatives for the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ from edge_nlu.definitions.model import SkillDefinition, SlotSpan, Utterance
 from edge_nlu.runtime.artifacts import npz_bytes, write_skill
 from edge_nlu.runtime.lexical import BUCKETS, TEMPLATES, lexical_ids
 from edge_nlu.runtime.skill import slot_features
+from edge_nlu.runtime.store import safe_name
 from edge_nlu.words import split_words, word_key
 from export.student import NONE, SkillLabels
 from quantize.int8 import quantize_rows
@@ -424,6 +426,10 @@ def compile_skill(
     from edge_nlu.runtime.base import Base
 
     t0 = time.time()
+    name = safe_name(definition.name)  # a file or invocation name ("pizza café") may not be a skill name as is
+    if name != definition.name:
+        log.warning("skill name %r is stored as %r (ASCII letters, digits, '_', '-', '.')", definition.name, name)
+        definition = dataclasses.replace(definition, name=name)
     base_dir = Path(model_dir) / "base" if (Path(model_dir) / "base").is_dir() else Path(model_dir)
     base = Base(base_dir)
     rows = [u for u in definition.utterances() if u.intent]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from edge_nlu.metrics import evaluate
+from edge_nlu.metrics import evaluate, evaluate_skills
 from edge_nlu.runtime.lexical import intent_ids
 from edge_nlu.runtime.nlu import NLU
 from edge_nlu.runtime.skill import log_softmax
@@ -123,9 +123,12 @@ def apply_calibration(model_dir: Path, cal: dict) -> None:
 def _scores(nlu: NLU, dev) -> dict:
     rows = [u for u in dev if u.skill in nlu.skills]
     preds = [nlu.parse(u.text, skill=u.skill).to_utterance() for u in rows]
-    m = evaluate(rows, preds)
-    pct = {k: None if m[k] is None else round(100 * m[k], 2) for k in ("intent_accuracy", "slot_f1", "exact_match")}
-    return {**pct, "n": len(rows)}
+    return {**_pct(evaluate(rows, preds), ("intent_accuracy", "slot_f1", "exact_match")), "n": len(rows)}
+
+
+def _pct(m: dict, keys: tuple[str, ...]) -> dict:
+    """Those of ``m``'s scores as percentages with 2 decimals (None, an undefined score, stays None)."""
+    return {k: None if m[k] is None else round(100 * m[k], 2) for k in keys if k in m}
 
 
 def guard(model_dir: Path, fp32_encoder: Path, dev, points: float = 0.3) -> dict:
@@ -149,16 +152,7 @@ def dev_scores(model_dir: Path, dev_by_set: dict[str, list]) -> dict[str, dict]:
     """Per data set, the finished model's dev scores in percent: ``given`` over the rows that name a skill, parsed
     with it (``edge-nlu eval`` without its routing of skill-less rows), and, for a set of several skills, ``routed``
     over every row, out-of-scope ones included, among the set's skills (``edge-nlu eval --route``)."""
-    from edge_nlu.definitions.model import Utterance
-
     nlu = NLU(model_dir, home=model_dir / "_work" / "home", verify=False)
-
-    def pct(m: dict, keys: tuple[str, ...]) -> dict:
-        return {k: None if m.get(k) is None else round(100 * m[k], 2) for k in keys if k in m}
-
-    def key(skill: str | None, intent: str | None) -> str | None:
-        return None if intent in (None, "oos") else f"{skill}/{intent}"
-
     out: dict[str, dict] = {}
     for name, rows in dev_by_set.items():
         rows = [u for u in rows if u.skill is None or u.skill in nlu.skills]
@@ -169,12 +163,10 @@ def dev_scores(model_dir: Path, dev_by_set: dict[str, list]) -> dict[str, dict]:
         own = [u for u in rows if u.skill]
         if own:
             preds = [nlu.parse(u.text, skill=u.skill).to_utterance() for u in own]
-            rec["given"] = pct(evaluate(own, preds), ("intent_accuracy", "slot_f1", "exact_match"))
+            rec["given"] = _pct(evaluate(own, preds), ("intent_accuracy", "slot_f1", "exact_match"))
         if len(skills) > 1:
-            gold = [Utterance(u.text, key(u.skill, u.intent), list(u.slots), u.skill) for u in rows]
-            res = [nlu.parse(u.text, skills=skills).to_utterance() for u in rows]
-            pred = [Utterance(r.text, key(r.skill, r.intent), r.slots, r.skill) for r in res]
+            pred = [nlu.parse(u.text, skills=skills).to_utterance() for u in rows]
             keys = ("intent_accuracy", "in_scope_accuracy", "oos_recall")
-            rec["routed"] = pct(evaluate(gold, pred), keys)
+            rec["routed"] = _pct(evaluate_skills(rows, pred), keys)
         out[name] = rec
     return out

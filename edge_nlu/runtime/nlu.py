@@ -16,7 +16,7 @@ import numpy as np
 from edge_nlu.errors import ArtifactError, EdgeNLUError, InputError, UnknownSkillError
 from edge_nlu.limits import MAX_CHARS
 from edge_nlu.result import Alternative, ParseResult, Slot
-from edge_nlu.runtime.artifacts import read_json_file, read_skill
+from edge_nlu.runtime.artifacts import read_json_file
 from edge_nlu.runtime.base import Base, Tokens
 from edge_nlu.runtime.lexical import BUCKETS, intent_emissions, intent_ids
 from edge_nlu.runtime.skill import Skill
@@ -106,7 +106,6 @@ class NLU:
             read_json_file(model_dir / "config.json", "config") if (model_dir / "config.json").exists() else {}
         )
         _check_config(self.config, model_dir / "config.json")
-        self._warned_none_enabled = False
         self.builtin = SkillStore(model_dir / "skills", writable=False)
         self.user = SkillStore(user_home() if home is None else Path(home), writable=True)
         self.user.folder = self.user.folder / self.base.base_id
@@ -134,15 +133,17 @@ class NLU:
             enabled -= set(state.get("disabled", []))
             self._enabled = sorted(n for n in enabled if n in paths)
             self._warned_none_enabled = False
-            # invocation name -> skill, as word keys (case, Unicode form and invisible characters do not matter),
-            # longest first so "pizza palace deluxe" wins over "pizza palace"
+            # invocation name -> skill, as word keys (case, Unicode form and invisible characters do not matter)
             invocations: dict[tuple[str, ...], str] = {}
             for n, inv in {**self.config.get("invocations", {}), **state.get("invocations", {})}.items():
                 if n in paths and inv:
                     key = tuple(word_key(w) for w, _, _ in split_words(inv))
                     if key:
                         invocations[key] = n
-            self._invocations = dict(sorted(invocations.items(), key=lambda kv: -len(kv[0])))
+            self._invocations = invocations
+            # the lengths to try, longest first ("pizza palace deluxe" wins over "pizza palace"): a parse does one
+            # dict lookup per length, not one comparison per installed invocation
+            self._inv_lengths = sorted({len(k) for k in invocations}, reverse=True)
 
     @property
     def skills(self) -> list[str]:
@@ -173,8 +174,7 @@ class NLU:
     def install_skill(self, path: str | Path, name: str | None = None, enable: bool = True) -> str:
         """Verify a skill file against this base and install it (atomically) into the user store."""
         path = Path(path)
-        manifest, _ = read_skill(path, self.base.manifest)
-        Skill(path, self.base.manifest)  # everything a parse would check (lexical templates, gazetteer), now
+        manifest = Skill(path, self.base.manifest).manifest  # everything a parse would check, once, now
         name = check_name(name or manifest.get("name") or path.stem)
         data = path.read_bytes()
         if name in self.builtin.names():
@@ -305,9 +305,11 @@ class NLU:
             if m:
                 words = tokens.words
                 k0 = next((i for i, (_, s, _) in enumerate(words) if s >= m.end()), len(words))
-                for inv, name in self._invocations.items():
-                    if tuple(word_key(w) for w, _, _ in words[k0 : k0 + len(inv)]) == inv:
-                        j = words[k0 + len(inv) - 1][2]  # offsets from the words: nothing lower-cased shifts them
+                keys = tuple(word_key(w) for w, _, _ in words[k0 : k0 + self._inv_lengths[0]])
+                for n in self._inv_lengths:
+                    name = self._invocations.get(keys[:n]) if n <= len(keys) else None
+                    if name is not None:
+                        j = words[k0 + n - 1][2]  # offsets from the words: nothing lower-cased shifts them
                         j += _JOIN.match(text[j:]).end()
                         word_from = sum(1 for _, s, _ in tokens.words if s < j)
                         skill = name
