@@ -204,6 +204,33 @@ def make_examples(tok, rows, skills: dict[str, SkillLabels], model: Student, max
     return out
 
 
+class WeightAverage:
+    """Exponential moving average of parameters (``decay`` per update); starts at the first update's values."""
+
+    def __init__(self, params: list[torch.Tensor], decay: float) -> None:
+        self.params, self.decay = params, decay
+        self.avg: list[torch.Tensor] | None = None
+
+    @torch.no_grad()
+    def update(self) -> None:
+        if self.avg is None:
+            self.avg = [p.detach().clone() for p in self.params]
+        else:
+            torch._foreach_lerp_(self.avg, [p.detach() for p in self.params], 1.0 - self.decay)
+
+    @torch.no_grad()
+    def copy_to_params(self) -> None:
+        for p, a in zip(self.params, self.avg or []):
+            p.copy_(a)
+
+
+def drop_pieces(ids: list[int], p: float, rng: random.Random) -> list[int]:
+    """Blank (id 0: the zero padding row) a share ``p`` of the pieces between [CLS] and [SEP]; p = 0 draws nothing."""
+    if p <= 0 or len(ids) <= 2:
+        return ids
+    return [ids[0]] + [0 if rng.random() < p else i for i in ids[1:-1]] + [ids[-1]]
+
+
 def group_kd(exs: list[Example], z: torch.Tensor, group, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row: the distillation loss of the routing logits ``z`` (the group's real intents, in group order) towards
     the teacher's distribution over the same intents, and the teacher's mass on the group (before renormalising)."""
@@ -231,6 +258,8 @@ def train_student(
     route_groups: dict[str, list[str]] | None = None,
     route_kd_only: bool = False,
     route_xset: float = 0.0,
+    ema_epochs: float = 0.0,
+    word_drop: float = 0.0,
     progress: str = "student",
 ) -> dict:
     """Multi-skill training: own-skill CE (+KD), other skills' heads pushed to NONE, slots on own skill.
@@ -244,6 +273,10 @@ def train_student(
     ``route_xset`` > 0 (needs soft labels) also distils every *other* group's routing on each batch's rows: the
     teacher's distribution over that group's intents, weighted by the mass it puts on the group, so each group's
     ranking of its heads is taught on far more (and more varied) text than its own rows.
+    ``ema_epochs`` > 0 keeps an exponential moving average of the weights (half-life in epochs, from the end of
+    warm-up) and returns the model with the averaged weights: one run's answer depends less on where its last steps
+    happened to land. ``word_drop`` > 0 blanks that share of word pieces (zero embedding, casing kept) in training, so
+    intents and slots are read from context as well as from the words themselves.
     """
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -274,6 +307,11 @@ def train_student(
         for name in group:
             route_off[name] = start
             start += len(by_name[name].intents) - 1
+    ema_start = int(total * 0.1)  # the one-cycle warm-up
+    ema = None
+    if ema_epochs > 0:
+        decay = 0.5 ** (1.0 / max(ema_epochs * steps_per_epoch, 1.0))
+        ema = WeightAverage([p for gr in groups for p in gr["params"]], decay)
     t0, step = time.time(), 0
     if frozen_shared:
         model.encoder.eval()
@@ -295,7 +333,7 @@ def train_student(
             ids = torch.zeros((len(exs), n), dtype=torch.long)
             case = torch.zeros((len(exs), n), dtype=torch.long)
             for r, e in enumerate(exs):
-                ids[r, : len(e.ids)] = torch.tensor(e.ids)
+                ids[r, : len(e.ids)] = torch.tensor(drop_pieces(e.ids, word_drop, rng))
                 # lowercase augmentation: ASR output has no casing, so the model must not depend on it
                 c = e.case if rng.random() >= lower_p else [lower_shape(x) for x in e.case]
                 case[r, : len(e.ids)] = torch.tensor(c)
@@ -373,6 +411,8 @@ def train_student(
             opt.step()
             sched.step()
             step += 1
+            if ema is not None and step >= ema_start:
+                ema.update()
             tot_loss += loss.item()
         rate = step / (time.time() - t0)
         log.info(
@@ -384,5 +424,7 @@ def train_student(
             rate,
             (total - step) / rate,
         )
+    if ema is not None:
+        ema.copy_to_params()
     model.eval()
     return {"steps": total, "seconds": round(time.time() - t0, 1), "skills": names}

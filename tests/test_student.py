@@ -169,3 +169,59 @@ def test_build_output_folder_rules(tmp_path, monkeypatch):
     (staging / "y").write_text("new")
     _replace(staging, final)
     assert (tmp_path / "link").is_symlink() and (tmp_path / "link" / "y").read_text() == "new"
+
+
+def test_weight_average_is_an_exponential_moving_average():
+    from export.student import WeightAverage
+
+    p = torch.nn.Parameter(torch.zeros(3))
+    avg = WeightAverage([p], decay=0.5)
+    for v in (2.0, 4.0, 8.0):
+        with torch.no_grad():
+            p.fill_(v)
+        avg.update()
+    # starts at 2, then 0.5 * 2 + 0.5 * 4 = 3, then 0.5 * 3 + 0.5 * 8 = 5.5
+    avg.copy_to_params()
+    assert torch.allclose(p, torch.full((3,), 5.5))
+
+
+def test_drop_pieces_keeps_cls_and_sep_and_draws_nothing_when_off():
+    import random
+
+    from export.student import drop_pieces
+
+    rng = random.Random(0)
+    ids = list(range(10, 40))
+    assert drop_pieces(ids, 0.0, rng) == ids and rng.random() == random.Random(0).random()
+    dropped = drop_pieces(ids, 0.5, random.Random(1))
+    assert dropped[0] == 10 and dropped[-1] == 39 and len(dropped) == len(ids)
+    assert 5 <= dropped.count(0) <= 23
+    assert drop_pieces(ids, 1.0, random.Random(1)) == [10] + [0] * 28 + [39]
+
+
+def test_ema_and_word_drop_change_training_only_when_on():
+    kw = dict(epochs=10, batch_size=8, lr=1e-2, crf=False)
+    plain, examples = _setup()
+    train_student(plain, examples, **kw)
+    off, examples = _setup()
+    train_student(off, examples, ema_epochs=0.0, word_drop=0.0, **kw)
+    assert all(torch.equal(p, q) for p, q in zip(plain.parameters(), off.parameters()))
+    for extra in ({"ema_epochs": 1.0}, {"word_drop": 0.2}):
+        model, examples = _setup()
+        train_student(model, examples, **extra, **kw)
+        assert any(not torch.equal(p, q) for p, q in zip(plain.parameters(), model.parameters()))
+        assert _own_intent_accuracy(model, examples) >= 0.9  # still learns the task
+
+
+def _own_intent_accuracy(model: Student, examples: list[Example]) -> float:
+    with torch.no_grad():
+        right = [
+            int(
+                model.intent[e.skill](
+                    model.encode(torch.tensor([e.ids]), torch.tensor([e.case]), torch.tensor([len(e.ids)]))[1]
+                )[0, :-1].argmax()
+            )
+            == e.intent
+            for e in examples
+        ]
+    return float(np.mean(right))

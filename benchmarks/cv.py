@@ -1,0 +1,154 @@
+"""Build options chosen by k-fold CV on train: ``python -m benchmarks.cv --set atis --variant NAME=KEY=VALUE,...``.
+
+A 500-row dev split moves by a point when two utterances flip, and the test split must not choose, so options are
+compared on every train row instead: the train split is cut into k folds (those of :mod:`benchmarks.intent_prior`),
+each variant of the data set's config is built on k-1 folds and parses the held-out fold with its skill given, and
+the held-out predictions of all folds are scored together (intent accuracy, span slot F1, exact match). Each variant
+is also compared row by row with the first one (rows it gets right that the first gets wrong, and the reverse).
+Writes ``benchmarks/results/cv/<set>.json``.
+
+A variant is a name and config overrides: ``ema=student.ema_epochs=2``,
+``both=student.ema_epochs=2,student.word_drop=0.1`` (values are JSON, else strings); ``base=`` is the config as is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from benchmarks._measure import write_json
+from benchmarks.intent_prior import build, make_folds
+from benchmarks.report import RESULTS_DIR, run_meta
+from edge_nlu.data import data_dir
+
+log = logging.getLogger("benchmarks.cv")
+
+
+def parse_variant(text: str) -> tuple[str, dict]:
+    """``name=a.b=1,c=x`` -> ("name", {"a.b": 1, "c": "x"})."""
+    name, _, rest = text.partition("=")
+    if not name:
+        raise SystemExit(f"--variant {text!r}: expected NAME=KEY=VALUE[,KEY=VALUE] (or NAME= for the config as is)")
+    overrides = {}
+    for item in filter(None, rest.split(",")):
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise SystemExit(f"--variant {text!r}: {item!r} is not KEY=VALUE")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return name, overrides
+
+
+def apply_overrides(cfg: dict, overrides: dict) -> dict:
+    out = copy.deepcopy(cfg)
+    for key, value in overrides.items():
+        node = out
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+    return out
+
+
+def held_out_predictions(model: Path, data: Path, name: str) -> tuple[list, list]:
+    """The held-out fold's rows of the skills the model has, and the model's parses of them, skill given."""
+    import edge_nlu
+    from edge_nlu.definitions.jsonl import read_jsonl
+
+    nlu = edge_nlu.load(model, home=str(model / "_home"), verify=False)
+    built = set(nlu.skills)
+    gold = [u for u in read_jsonl(data / name / "dev.jsonl") if u.skill in built]
+    pred = [nlu.parse(u.text, skill=u.skill).to_utterance() for u in gold]
+    return gold, pred
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--set", default="atis")
+    ap.add_argument("--config", help="build config (default: export/configs/<set>.json)")
+    ap.add_argument("--variant", action="append", required=True, help="NAME=KEY=VALUE[,KEY=VALUE]; first = reference")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--jobs", type=int, default=2, help="fold builds run side by side (one thread each)")
+    ap.add_argument("--work", help="folder for the fold data and models (default: a temporary folder)")
+    ap.add_argument("--out", help="result JSON (default: benchmarks/results/cv/<set>.json)")
+    ap.add_argument("--note", default="", help="text appended to the table's notes (e.g. the decision rule)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from edge_nlu.metrics import evaluate_skills
+
+    variants = [parse_variant(v) for v in args.variant]
+    config_path = Path(args.config or f"export/configs/{args.set}.json")
+    base_cfg = json.loads(config_path.read_text())
+    t0 = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.work or tmp)
+        roots = make_folds(data_dir(), args.set, args.folds, work)
+        todo = []
+        for name, overrides in variants:
+            cfg_file = work / f"{name}.json"
+            cfg_file.write_text(json.dumps(apply_overrides(base_cfg, overrides), indent=1))
+            for f, root in enumerate(roots):
+                model = work / f"{name}-model{f}"
+                if not (model / "build_report.json").exists():
+                    todo.append((cfg_file, root, model))
+        log.info("building %d fold models (%d side by side) ...", len(todo), args.jobs)
+        with ThreadPoolExecutor(args.jobs) as pool:
+            for k, _ in enumerate(pool.map(lambda t: build(*t), todo)):
+                log.info("fold model %d/%d built (%.0f s)", k + 1, len(todo), time.time() - t0)
+        scores, right = {}, {}
+        for name, _ in variants:
+            gold, pred = [], []
+            for f, root in enumerate(roots):
+                g, p = held_out_predictions(work / f"{name}-model{f}", root, args.set)
+                gold += g
+                pred += p
+            scores[name] = evaluate_skills(gold, pred)
+            right[name] = [int(g.intent == p.intent) for g, p in zip(gold, pred)]
+    ref = variants[0][0]
+    pct = lambda v: "–" if v is None else f"{100 * v:.2f}"  # noqa: E731
+    lines = [
+        f"| variant | overrides | CV intent acc | slot F1 | exact | intent rows gained / lost vs {ref} |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, overrides in variants:
+        s = scores[name]
+        gained = sum(a > b for a, b in zip(right[name], right[ref]))
+        lost = sum(a < b for a, b in zip(right[name], right[ref]))
+        over = ", ".join(f"{k} {json.dumps(v)}" for k, v in overrides.items()) or "(config as is)"
+        diff = "–" if name == ref else f"+{gained} / -{lost}"
+        cells = [name, over, pct(s["intent_accuracy"]), pct(s["slot_f1"]), pct(s["exact_match"]), diff]
+        lines.append("| " + " | ".join(cells) + " |")
+    n = len(right[ref])
+    rec = {
+        "section": "cv",
+        "title": f"Build options: {args.folds}-fold CV on {args.set} train",
+        "set": args.set,
+        "n": n,
+        "scores": scores,
+        "seconds": round(time.time() - t0, 1),
+        "table_markdown": "\n".join(lines),
+        "notes": (
+            f"{n} train rows of {args.set}, each parsed (skill given) by the model of each variant built without its "
+            f"fold ({config_path} + the overrides); scores pooled over the folds, percent. "
+            f"{round(time.time() - t0)} s. {args.note}"
+        ).strip(),
+        **run_meta(argv, "benchmarks.cv"),
+    }
+    write_json(Path(args.out or RESULTS_DIR / "cv" / f"{args.set}.json"), rec)
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
