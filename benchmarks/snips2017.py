@@ -83,16 +83,30 @@ def _run_intent(job: tuple) -> tuple[dict, float, float]:
     return res, train_s, parse_s
 
 
-def heldout_section(folder: Path) -> dict:
-    """The report's plug-in section for the held-out runs in ``folder``: per intent and size, each variant's score."""
+HELDOUT_TITLES = {
+    "snips2017_heldout": "Snips 2017: compiled-skill variants on held-out rows",
+    "snips2017_base": "Snips 2017: protocol base variants on held-out rows",
+}
+
+
+def _label(d: dict, stem: str) -> str:
+    """A run's column label: its system, and its ``--tag`` (from the file name) unless that is the gazetteer's."""
+    tag = stem[len(d["system"].split()[0]) + 1 :]
+    return d["system"] + (f" [{tag}]" if tag and tag != "gazetteer" else "")
+
+
+def heldout_section(folder: Path, section: str | None = None) -> dict:
+    """The report's plug-in section for the held-out runs in ``folder`` (named for the folder where that is one of
+    ``HELDOUT_TITLES``): per intent and size, each variant's score."""
     recs = []
     for p in sorted(folder.glob("*.json")):
         d = json.loads(p.read_text())
         if d.get("kind") == "snips2017_heldout":
+            d["label"] = _label(d, p.stem)
             recs.append(d)
-    recs.sort(key=lambda d: d["system"])  # a system before its variants
+    recs.sort(key=lambda d: (d["system"], d["label"] != d["system"], d["label"]))  # a system before its variants
     cols = [(d, size) for d in recs for size in d["by_size"]]
-    head = ["intent", *[f"{d['system']} N={size}" for d, size in cols]]
+    head = ["intent", *[f"{d['label']} N={size}" for d, size in cols]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     intents = recs[0]["intents"] if recs else []
     for intent in [*intents, "mean"]:
@@ -102,15 +116,19 @@ def heldout_section(folder: Path) -> dict:
             v = by["mean"] if intent == "mean" else by["intents"].get(intent, {}).get("score")
             cells.append("–" if v is None else (f"**{v:.2f}**" if intent == "mean" else f"{v:.2f}"))
         lines.append(f"| {'**mean**' if intent == 'mean' else intent} | " + " | ".join(cells) + " |")
+    section = section or (folder.name if folder.name in HELDOUT_TITLES else "snips2017_heldout")
     return {
-        "section": "snips2017_heldout",
-        "title": "Snips 2017: compiled-skill variants on held-out rows",
+        "section": section,
+        "title": HELDOUT_TITLES.get(section, section),
         "table_markdown": "\n".join(lines),
         "notes": (
             "For choosing how skills are compiled without the validate sets: the protocol's draws (seeds 0-2), "
             "each intent scored on the same 200 train_full rows that none of its draws took (slot F1, value match; "
             "percent). "
-            "--gazetteer: the built-in gazetteer's features and gazetteer names in the augmentation of place slots."
+            "--gazetteer: the built-in gazetteer's features and gazetteer names in the augmentation of place slots. "
+            "[tag]: the run's --tag. Bases: "
+            + "; ".join(f"{d['label']}: {d['system_info'].get('model', 'the embedded model')}" for d in recs)
+            + "."
         ),
         "command": " ; ".join(sorted({d.get("command", "") for d in recs})),
         "date": max((d.get("date", "") for d in recs), default=""),
@@ -132,6 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--tag", default="", help="suffix of the results file name (e.g. a variant's name)")
     ap.add_argument("--gazetteer", action="store_true", help="edge-nlu: compile skills with the gazetteer")
+    ap.add_argument(
+        "--section",
+        default="snips2017_heldout",
+        help="--heldout: the results folder and report section (snips2017_base: protocol base variants)",
+    )
     args = ap.parse_args(argv)
     if args.gazetteer:  # the compiler's default, set before any worker process forks
         from export import skill_compiler
@@ -141,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     intents = [i for i in args.intents.split(",") if i]
     kind = "snips2017_heldout" if args.heldout else "snips2017"
     tag = args.tag or ("gazetteer" if args.gazetteer else "")
-    out = Path(args.results) / kind / f"{args.system}{'-' + tag if tag else ''}.json"
+    out = (
+        Path(args.results) / (args.section if args.heldout else kind) / f"{args.system}{'-' + tag if tag else ''}.json"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         info = make_system(args.system, args.model, protocol=True).describe()

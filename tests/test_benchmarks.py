@@ -44,14 +44,26 @@ def test_heldout_rows_are_never_drawn_and_fixed():
 
 
 def test_heldout_section_lists_each_variant(tmp_path):
-    for name, score in (("edge-nlu", 50.0), ("edge-nlu --gazetteer", 52.5)):
+    runs = (
+        ("edge-nlu-wd", "edge-nlu", 51.0),
+        ("edge-nlu", "edge-nlu", 50.0),
+        ("edge-nlu-gazetteer", "edge-nlu --gazetteer", 52.5),
+    )
+    for stem, name, score in runs:
         rec = {"kind": "snips2017_heldout", "system": name, "intents": ["GetWeather"], "command": "x"}
         rec["by_size"] = {"10": {"intents": {"GetWeather": {"score": score}}, "mean": score}}
-        (tmp_path / f"{name.replace(' ', '')}.json").write_text(json.dumps(rec))
+        rec["system_info"] = {"model": f"runs/{stem}"}
+        (tmp_path / f"{stem}.json").write_text(json.dumps(rec))
     sec = heldout_section(tmp_path)
     assert sec["section"] == "snips2017_heldout"
-    assert "| GetWeather | 50.00 | 52.50 |" in sec["table_markdown"]
-    assert "edge-nlu --gazetteer N=10" in sec["table_markdown"]
+    assert "| GetWeather | 50.00 | 51.00 | 52.50 |" in sec["table_markdown"]  # the plain system first
+    assert "| intent | edge-nlu N=10 | edge-nlu [wd] N=10 | edge-nlu --gazetteer N=10 |" in sec["table_markdown"]
+    assert "edge-nlu [wd]: runs/edge-nlu-wd" in sec["notes"]
+    base = tmp_path / "snips2017_base"
+    base.mkdir()
+    (base / "edge-nlu-ctl.json").write_text((tmp_path / "edge-nlu.json").read_text())
+    sec = heldout_section(base)
+    assert sec["section"] == "snips2017_base" and "edge-nlu [ctl] N=10" in sec["table_markdown"]
 
 
 @needs_data
