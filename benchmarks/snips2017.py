@@ -104,7 +104,7 @@ def heldout_section(folder: Path, section: str | None = None) -> dict:
         if d.get("kind") == "snips2017_heldout":
             d["label"] = _label(d, p.stem)
             recs.append(d)
-    recs.sort(key=lambda d: (d["system"], d["label"] != d["system"], d["label"]))  # a system before its variants
+    recs.sort(key=lambda d: (d["system"], d["label"] != d["system"], d.get("date", "")))  # system, then its variants
     cols = [(d, size) for d in recs for size in d["by_size"]]
     head = ["intent", *[f"{d['label']} N={size}" for d, size in cols]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
