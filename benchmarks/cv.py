@@ -18,6 +18,7 @@ import copy
 import json
 import logging
 import os
+import re
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,10 +35,13 @@ log = logging.getLogger("benchmarks.cv")
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
-    """``name=a.b=1,c=x`` -> ("name", {"a.b": 1, "c": "x"})."""
+    """``name=a.b=1,c=x`` -> ("name", {"a.b": 1, "c": "x"}). A name is a file name stem: letters, digits, _ and -."""
     name, _, rest = text.partition("=")
-    if not name:
-        raise SystemExit(f"--variant {text!r}: expected NAME=KEY=VALUE[,KEY=VALUE] (or NAME= for the config as is)")
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise SystemExit(
+            f"--variant {text!r}: expected NAME=KEY=VALUE[,KEY=VALUE] (or NAME= for the config as is), NAME made of "
+            "letters, digits, '_' and '-'"
+        )
     overrides = {}
     for item in filter(None, rest.split(",")):
         key, eq, value = item.partition("=")
@@ -59,6 +63,10 @@ def apply_overrides(cfg: dict, overrides: dict) -> dict:
             node = node.setdefault(p, {})
         node[last] = value
     return out
+
+
+def _model_dir(work: Path, name: str, folds: int, fold: int) -> Path:
+    return work / f"{name}-k{folds}-model{fold}"
 
 
 def held_out_predictions(model: Path, data: Path, name: str) -> tuple[list, list]:
@@ -88,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     from edge_nlu.metrics import evaluate_skills
 
     variants = [parse_variant(v) for v in args.variant]
+    if len({name for name, _ in variants}) < len(variants):
+        raise SystemExit("--variant: each variant needs its own name")
     config_path = Path(args.config or f"export/configs/{args.set}.json")
     base_cfg = json.loads(config_path.read_text())
     t0 = time.time()
@@ -97,25 +107,31 @@ def main(argv: list[str] | None = None) -> int:
         todo = []
         for name, overrides in variants:
             cfg_file = work / f"{name}.json"
-            cfg_file.write_text(json.dumps(apply_overrides(base_cfg, overrides), indent=1))
+            text = json.dumps(apply_overrides(base_cfg, overrides), indent=1)
+            stale = cfg_file.exists() and cfg_file.read_text() != text  # a --work folder reused with other overrides
+            cfg_file.write_text(text)
             for f, root in enumerate(roots):
-                model = work / f"{name}-model{f}"
-                if not (model / "build_report.json").exists():
+                model = _model_dir(work, name, args.folds, f)
+                if stale or not (model / "build_report.json").exists():
                     todo.append((cfg_file, root, model))
         log.info("building %d fold models (%d side by side) ...", len(todo), args.jobs)
         with ThreadPoolExecutor(args.jobs) as pool:
             for k, _ in enumerate(pool.map(lambda t: build(*t), todo)):
                 log.info("fold model %d/%d built (%.0f s)", k + 1, len(todo), time.time() - t0)
-        scores, right = {}, {}
+        scores, right, texts = {}, {}, {}
         for name, _ in variants:
             gold, pred = [], []
             for f, root in enumerate(roots):
-                g, p = held_out_predictions(work / f"{name}-model{f}", root, args.set)
+                g, p = held_out_predictions(_model_dir(work, name, args.folds, f), root, args.set)
                 gold += g
                 pred += p
             scores[name] = evaluate_skills(gold, pred)
             right[name] = [int(g.intent == p.intent) for g, p in zip(gold, pred)]
+            texts[name] = [g.text for g in gold]
     ref = variants[0][0]
+    for name, _ in variants[1:]:
+        if texts[name] != texts[ref]:  # e.g. a variant that builds other skills: rows cannot be compared one by one
+            raise SystemExit(f"variant {name} scored other held-out rows than {ref}: give the variants the same skills")
     pct = lambda v: "–" if v is None else f"{100 * v:.2f}"  # noqa: E731
     lines = [
         f"| variant | overrides | CV intent acc | slot F1 | exact | intent rows gained / lost vs {ref} |",

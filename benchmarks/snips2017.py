@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(json.dumps(rec, indent=1) + "\n")
         print(f"{args.system} N={size}: mean slot F1 {mean:.2f} -> {out}", flush=True)
     if args.heldout:
-        sec = heldout_section(out.parent)
+        sec = heldout_section(out.parent, args.section)
         (out.parent / "table.json").write_text(json.dumps(sec, indent=1) + "\n")
     if not args.no_report:
         regenerate(Path(args.results))

@@ -225,7 +225,8 @@ class WeightAverage:
 
 
 def drop_pieces(ids: list[int], p: float, rng: random.Random) -> list[int]:
-    """Blank (id 0: the zero padding row) a share ``p`` of the pieces between [CLS] and [SEP]; p = 0 draws nothing."""
+    """Blank a share ``p`` of the pieces between [CLS] and [SEP] (id 0: the [PAD] row, which training never moves, so
+    a blanked piece reads as one fixed unknown word); p = 0 draws nothing."""
     if p <= 0 or len(ids) <= 2:
         return ids
     return [ids[0]] + [0 if rng.random() < p else i for i in ids[1:-1]] + [ids[-1]]
@@ -275,7 +276,7 @@ def train_student(
     ranking of its heads is taught on far more (and more varied) text than its own rows.
     ``ema_epochs`` > 0 keeps an exponential moving average of the weights (half-life in epochs, from the end of
     warm-up) and returns the model with the averaged weights: one run's answer depends less on where its last steps
-    happened to land. ``word_drop`` > 0 blanks that share of word pieces (zero embedding, casing kept) in training, so
+    happened to land. ``word_drop`` > 0 blanks that share of word pieces (the [PAD] row, casing kept) in training, so
     intents and slots are read from context as well as from the words themselves.
     """
     torch.manual_seed(seed)
@@ -298,7 +299,10 @@ def train_student(
         per_skill[e.skill] = per_skill.get(e.skill, 0) + 1
     steps_per_epoch = sum(math.ceil(n / batch_size) for n in per_skill.values())
     total = steps_per_epoch * epochs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=total, pct_start=0.1)
+    warmup = 0.1  # share of the steps the one-cycle schedule warms up for; weight averaging starts after it
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=[g["lr"] for g in groups], total_steps=total, pct_start=warmup
+    )
     # routing loss: each skill's first column among its group's real intents (a skill is in one group)
     route_off: dict[str, int] = {}
     all_groups = sorted({tuple(g) for g in (route_groups or {}).values() if len(g) > 1})
@@ -307,7 +311,7 @@ def train_student(
         for name in group:
             route_off[name] = start
             start += len(by_name[name].intents) - 1
-    ema_start = int(total * 0.1)  # the one-cycle warm-up
+    ema_start = int(total * warmup)
     ema = None
     if ema_epochs > 0:
         decay = 0.5 ** (1.0 / max(ema_epochs * steps_per_epoch, 1.0))

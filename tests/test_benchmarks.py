@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import pytest
 
@@ -259,7 +260,7 @@ def test_cv_variants_parse_and_override_nested_keys():
     assert out["student"] == {"epochs": 20, "ema_epochs": 2, "word_drop": 0.1}
     assert out["sets"] == {"hwu64": None, "atis": None} and out["name"] == "x"
     assert cfg == {"student": {"epochs": 20}, "sets": {"hwu64": None}}  # not modified in place
-    for bad in ("=x=1", "v=novalue"):
+    for bad in ("=x=1", "v=novalue", "wd0.1=student.word_drop=0.1", "a/b="):
         with pytest.raises(SystemExit, match="--variant"):
             parse_variant(bad)
 
@@ -297,3 +298,9 @@ def test_cv_builds_each_variant_on_each_fold_and_scores_held_out_rows(tmp_path):
     assert set(rec["scores"]) == {"base", "wd"} and rec["notes"].endswith("rule X")
     assert "student.word_drop 0.5" in rec["table_markdown"] and "| base | (config as is) |" in rec["table_markdown"]
     assert json.loads((tmp_path / "w" / "wd.json").read_text())["student"]["word_drop"] == 0.5
+    wd_row = next(line for line in rec["table_markdown"].splitlines() if line.startswith("| wd |"))
+    gained, lost = (int(x) for x in re.fullmatch(r".*\| \+(\d+) / -(\d+) \|", wd_row).groups())
+    acc = {k: v["intent_accuracy"] for k, v in rec["scores"].items()}
+    assert gained - lost == round((acc["wd"] - acc["base"]) * n_alarm)  # the paired count agrees with the totals
+    with pytest.raises(SystemExit, match="its own name"):
+        cv.main([*args, "--variant", "a=", "--variant", "a=student.epochs=2"])

@@ -175,14 +175,14 @@ def test_weight_average_is_an_exponential_moving_average():
     from export.student import WeightAverage
 
     p = torch.nn.Parameter(torch.zeros(3))
-    avg = WeightAverage([p], decay=0.5)
+    avg = WeightAverage([p], decay=0.75)
     for v in (2.0, 4.0, 8.0):
         with torch.no_grad():
             p.fill_(v)
         avg.update()
-    # starts at 2, then 0.5 * 2 + 0.5 * 4 = 3, then 0.5 * 3 + 0.5 * 8 = 5.5
+    # starts at 2, then 0.75 * 2 + 0.25 * 4 = 2.5, then 0.75 * 2.5 + 0.25 * 8 = 3.875
     avg.copy_to_params()
-    assert torch.allclose(p, torch.full((3,), 5.5))
+    assert torch.allclose(p, torch.full((3,), 3.875))
 
 
 def test_drop_pieces_keeps_cls_and_sep_and_draws_nothing_when_off():
