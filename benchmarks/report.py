@@ -275,6 +275,20 @@ def snips2017_section(recs: list[dict], published: dict[str, dict[int, float]], 
             "weights; Alexa reported N=70 only). *Snips (2017)* is the 2017 service, not the snips-nlu 0.20.2 peer.",
             "",
         ]
+    bases = sorted(
+        {
+            f"{b.get('config')} ({b.get('parameters', 0) / 1e6:.2f}M parameters, built in {b.get('total_seconds')} s)"
+            for r in recs
+            if (b := (r.get("system_info") or {}).get("build"))
+        }
+    )
+    if bases:
+        lines += [
+            "edge-nlu rows: a skill compiled per draw on the frozen base built from "
+            + "; ".join(f"config `{b}`" for b in bases)
+            + " (export/configs/protocol.json: no SNIPS data).",
+            "",
+        ]
     if recs:
         lines += [f"Produced by ({_provenance(recs)}):", "", *_commands(recs), ""]
         if png_name:
