@@ -277,16 +277,15 @@ def snips2017_section(recs: list[dict], published: dict[str, dict[int, float]], 
         ]
     bases = sorted(
         {
-            f"{b.get('config')} ({b.get('parameters', 0) / 1e6:.2f}M parameters, built in {b.get('total_seconds')} s)"
+            f"`export/configs/{b.get('config')}.json` ({b.get('parameters', 0) / 1e6:.2f}M parameters, built in "
+            f"{b.get('total_seconds')} s)"
             for r in recs
             if (b := (r.get("system_info") or {}).get("build"))
         }
     )
     if bases:
         lines += [
-            "edge-nlu rows: a skill compiled per draw on the frozen base built from "
-            + "; ".join(f"config `{b}`" for b in bases)
-            + " (export/configs/protocol.json: no SNIPS data).",
+            "edge-nlu rows: a skill compiled per draw on the frozen base built from " + "; ".join(bases) + ".",
             "",
         ]
     if recs:
