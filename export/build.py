@@ -41,6 +41,7 @@ DEFAULTS = {
     "emb_dim": 128,
     "hidden": 128,
     "layers": 1,
+    "encoder": "lstm",
     "max_len": 64,
     "seed": 0,
     "student": {
@@ -190,7 +191,9 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         log.info(
             "%d skills, %d train rows, %d patch rows", len(skills), len(corpus.train), sum(len(s.patch) for s in skills)
         )
-    model = Student(table, skills, cfg["hidden"], cfg["layers"], patches)
+    model = Student(
+        table, skills, cfg["hidden"], cfg["layers"], patches, encoder=cfg["encoder"], max_len=cfg["max_len"]
+    )
     by_name = {s.name: s for s in skills}
     examples = make_examples(tok, corpus.train, by_name, model, cfg["max_len"])
     if teacher is not None:
@@ -221,6 +224,8 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
             "pooled": 4 * cfg["hidden"],
             "layers": cfg["layers"],
         }
+        if cfg["encoder"] != "lstm":
+            dims["encoder"] = cfg["encoder"]
         manifest = write_base_manifest(base_dir, dims)
         # negatives: pooled vectors of utterances from every skill, for training new skills' NONE class
         rng = np.random.default_rng(cfg["seed"])

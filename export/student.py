@@ -47,34 +47,104 @@ class SkillLabels:
         return cls(name, intents, ["O"] + [f"{p}-{s}" for s in slots for p in ("B", "I")])
 
 
-class Encoder(nn.Module):
-    """Embeddings in -> BiLSTM -> per-token states and a pooled utterance vector (mean ‖ max)."""
+ENCODERS = ("lstm", "gru", "cnn", "transformer")
 
-    def __init__(self, emb_dim: int, hidden: int, layers: int = 1, dropout: float = 0.25) -> None:
+
+class _Attention(nn.Module):
+    """One pre-norm transformer block (self-attention + feed-forward), written out so it exports to plain ONNX ops
+    (MatMul, Softmax, LayerNorm) that onnxruntime's dynamic int8 quantization understands."""
+
+    def __init__(self, width: int, heads: int, ff: int, dropout: float) -> None:
         super().__init__()
+        self.heads = heads
+        self.root = math.sqrt(width // heads)
+        self.norm1 = nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.out = nn.Linear(width, width)
+        self.norm2 = nn.LayerNorm(width)
+        self.ff = nn.Sequential(nn.Linear(width, ff), nn.GELU(), nn.Linear(ff, width))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, pad: torch.Tensor | None) -> torch.Tensor:
+        b, t, w = x.shape
+        q, k, v = self.qkv(self.norm1(x)).reshape(b, t, 3, self.heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
+        att = q @ k.transpose(-1, -2) / self.root
+        if pad is not None:  # [B, T] True where padded: no query attends to padding
+            att = att.masked_fill(pad[:, None, None, :], -1e4)
+        y = (torch.softmax(att, -1) @ v).transpose(1, 2).reshape(b, t, w)
+        x = x + self.drop(self.out(y))
+        return x + self.drop(self.ff(self.norm2(x)))
+
+
+class Encoder(nn.Module):
+    """Embeddings in -> contextual encoder -> per-token states [B, T, 2H] and a pooled vector (mean ‖ max) [B, 4H].
+
+    ``kind``: "lstm" (the shipped BiLSTM), "gru" (BiGRU), "cnn" (``layers`` residual dilated convolutions, kernel
+    3) or "transformer" (``layers`` pre-norm blocks, 4 heads, learned positions). Every kind gives the same output
+    widths, so heads, skills and the runtime do not depend on it (benchmarks.encoder compares them)."""
+
+    def __init__(
+        self, emb_dim: int, hidden: int, layers: int = 1, dropout: float = 0.25, kind: str = "lstm", max_len: int = 64
+    ) -> None:
+        super().__init__()
+        if kind not in ENCODERS:
+            raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, not {kind!r}")
+        self.kind = kind
         self.case = nn.Embedding(N_SHAPES, emb_dim)
         nn.init.normal_(self.case.weight, std=0.05)
-        self.lstm = nn.LSTM(
-            emb_dim,
-            hidden,
-            num_layers=layers,
-            bidirectional=True,
-            batch_first=True,
-            dropout=dropout if layers > 1 else 0.0,
-        )
+        width = 2 * hidden
+        if kind in ("lstm", "gru"):
+            rnn = nn.LSTM if kind == "lstm" else nn.GRU
+            self.lstm = rnn(
+                emb_dim,
+                hidden,
+                num_layers=layers,
+                bidirectional=True,
+                batch_first=True,
+                dropout=dropout if layers > 1 else 0.0,
+            )
+        else:
+            self.inp = nn.Linear(emb_dim, width)
+            if kind == "cnn":
+                self.convs = nn.ModuleList(
+                    nn.Conv1d(width, width, 3, padding=2**i, dilation=2**i) for i in range(layers)
+                )
+            else:
+                self.pos = nn.Embedding(max_len, width)
+                nn.init.normal_(self.pos.weight, std=0.02)
+                self.blocks = nn.ModuleList(_Attention(width, 4, width, dropout) for _ in range(layers))
+                self.norm = nn.LayerNorm(width)
         self.drop = nn.Dropout(dropout)
+
+    def _contextual(self, x: torch.Tensor, pad: torch.Tensor | None) -> torch.Tensor:
+        """cnn / transformer states [B, T, 2H]; ``pad`` [B, T] True at padding (None: no padding)."""
+        h = self.inp(x)
+        keep = None if pad is None else (~pad).unsqueeze(-1).to(h.dtype)
+        if self.kind == "cnn":
+            for conv in self.convs:
+                if keep is not None:
+                    h = h * keep  # padding contributes nothing to its neighbours' windows
+                h = h + self.drop(torch.relu(conv(h.transpose(1, 2)).transpose(1, 2)))
+            return h
+        h = h + self.pos(torch.arange(h.shape[1], device=h.device))[None]
+        for block in self.blocks:
+            h = block(h, pad)
+        return self.norm(h)
 
     def forward(self, emb: torch.Tensor, case: torch.Tensor, lengths: torch.Tensor | None = None):
         emb = emb + self.case(case)
         if lengths is not None:
-            packed = pack_padded_sequence(emb, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            out, _ = self.lstm(packed)
-            out, _ = pad_packed_sequence(out, batch_first=True, total_length=emb.shape[1])
             mask = (torch.arange(emb.shape[1])[None, :] < lengths[:, None]).unsqueeze(-1)
+            if self.kind in ("lstm", "gru"):
+                packed = pack_padded_sequence(emb, lengths.cpu(), batch_first=True, enforce_sorted=False)
+                out, _ = self.lstm(packed)
+                out, _ = pad_packed_sequence(out, batch_first=True, total_length=emb.shape[1])
+            else:
+                out = self._contextual(emb, ~mask.squeeze(-1)) * mask
             mean = (out * mask).sum(1) / lengths[:, None].clamp(min=1)
             mx = out.masked_fill(~mask, -1e4).max(1).values
         else:  # export path: one unpadded utterance (or equal-length batch)
-            out, _ = self.lstm(emb)
+            out = self.lstm(emb)[0] if self.kind in ("lstm", "gru") else self._contextual(emb, None)
             mean = out.mean(1)
             mx = out.max(1).values
         return out, torch.cat([mean, mx], -1)
@@ -91,6 +161,8 @@ class Student(nn.Module):
         layers: int = 1,
         patch_init: dict[str, np.ndarray] | None = None,
         dropout: float = 0.25,
+        encoder: str = "lstm",
+        max_len: int = 64,
     ) -> None:
         super().__init__()
         self.vocab = init_emb.shape[0]
@@ -108,7 +180,7 @@ class Student(nn.Module):
         with torch.no_grad():
             self.emb.weight.copy_(torch.cat(rows))
         self.emb_drop = nn.Dropout(dropout)
-        self.encoder = Encoder(self.emb_dim, hidden, layers, dropout)
+        self.encoder = Encoder(self.emb_dim, hidden, layers, dropout, encoder, max_len)
         d_tok, d_pool = 2 * hidden, 4 * hidden
         self.intent = nn.ModuleDict({s.name: nn.Linear(d_pool, len(s.intents)) for s in skills})
         self.slot = nn.ModuleDict({s.name: nn.Linear(d_tok, len(s.tags)) for s in skills})

@@ -1,7 +1,8 @@
 """int8 quantization of the encoder graph (onnxruntime dynamic quantization) and of embedding tables.
 
-Dynamic quantization fits an LSTM encoder: weights int8 per channel, activations quantized on the fly, no
-calibration set to keep in sync. The accuracy guard (quantize.guard) decides whether the result may ship.
+Dynamic quantization fits a small encoder (LSTM, convolutions, transformer blocks): weights int8 per channel,
+activations quantized on the fly, no calibration set to keep in sync (onnxruntime has no int8 GRU: a GRU stays fp32).
+The accuracy guard (quantize.guard) decides whether the result may ship.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def quantize_encoder(fp32: Path, int8: Path, per_channel: bool = True, reduce_ra
         weight_type=QuantType.QInt8,
         per_channel=per_channel,
         reduce_range=reduce_range,
-        op_types_to_quantize=["LSTM", "MatMul", "Gemm"],
+        op_types_to_quantize=["LSTM", "MatMul", "Gemm", "Conv"],
     )
     log.info("int8 encoder %s: %d -> %d bytes", int8.name, fp32.stat().st_size, int8.stat().st_size)
     return int8

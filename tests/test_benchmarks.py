@@ -304,3 +304,30 @@ def test_cv_builds_each_variant_on_each_fold_and_scores_held_out_rows(tmp_path):
     assert gained - lost == round((acc["wd"] - acc["base"]) * n_alarm)  # the paired count agrees with the totals
     with pytest.raises(SystemExit, match="its own name"):
         cv.main([*args, "--variant", "a=", "--variant", "a=student.epochs=2"])
+
+
+def test_encoder_benchmark_builds_each_kind_and_reuses_finished_builds(tmp_path):
+    """Two encoder kinds on a tiny HWU64 slice: one row each, dev scores and timings recorded; a second run with
+    the same settings rebuilds nothing."""
+    pytest.importorskip("torch")
+    if not data_dir().is_dir():
+        pytest.skip("benchmark data folder missing")
+    from benchmarks import encoder
+
+    with pytest.raises(SystemExit, match="unknown encoder"):
+        encoder.parse_kinds("lstm:1,rnn:2")
+    assert encoder.parse_kinds("cnn:3,gru") == [("cnn", 3), ("gru", 1)]
+    out = tmp_path / "enc.json"
+    args = ["--kinds", "lstm:1,transformer:1", "--sets", "hwu64", "--epochs", "1", "--dims", "2000,16,8"]
+    args += ["--limit-per-skill", "8", "--guard-points", "100", "--work", str(tmp_path / "w"), "--out", str(out)]
+    assert encoder.main(args) == 0
+    rec = json.loads(out.read_text())
+    assert [(r["encoder"], r["layers"]) for r in rec["rows"]] == [("lstm", 1), ("transformer", 1)]
+    n_dev = len(read_jsonl(data_dir() / "hwu64" / "dev.jsonl"))
+    for r in rec["rows"]:
+        m = r["sets"]["hwu64"]
+        assert m["n"] == n_dev and 0 <= m["intent_accuracy"] <= 100 and m["parse_ms_p50"] <= m["parse_ms_p99"]
+    built = {p: p.stat().st_mtime_ns for p in (tmp_path / "w").glob("*/build_report.json")}
+    assert len(built) == 2
+    assert encoder.main(args) == 0
+    assert {p: p.stat().st_mtime_ns for p in built} == built
