@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from edge_nlu.runtime.skill import bio_allowed
 from edge_nlu.words import N_SHAPES, lower_shape, word_key
@@ -276,26 +277,6 @@ def make_examples(tok, rows, skills: dict[str, SkillLabels], model: Student, max
     return out
 
 
-class WeightAverage:
-    """Exponential moving average of parameters (``decay`` per update); starts at the first update's values."""
-
-    def __init__(self, params: list[torch.Tensor], decay: float) -> None:
-        self.params, self.decay = params, decay
-        self.avg: list[torch.Tensor] | None = None
-
-    @torch.no_grad()
-    def update(self) -> None:
-        if self.avg is None:
-            self.avg = [p.detach().clone() for p in self.params]
-        else:
-            torch._foreach_lerp_(self.avg, [p.detach() for p in self.params], 1.0 - self.decay)
-
-    @torch.no_grad()
-    def copy_to_params(self) -> None:
-        for p, a in zip(self.params, self.avg or []):
-            p.copy_(a)
-
-
 def drop_pieces(ids: list[int], p: float, rng: random.Random) -> list[int]:
     """Blank a share ``p`` of the pieces between [CLS] and [SEP] (id 0: the [PAD] row, which training never moves, so
     a blanked piece reads as one fixed unknown word); p = 0 draws nothing."""
@@ -387,7 +368,8 @@ def train_student(
     ema = None
     if ema_epochs > 0:
         decay = 0.5 ** (1.0 / max(ema_epochs * steps_per_epoch, 1.0))
-        ema = WeightAverage([p for gr in groups for p in gr["params"]], decay)
+        # torch's EMA (first update copies, then lerp towards the weights by 1 - decay each step)
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
     t0, step = time.time(), 0
     if frozen_shared:
         model.encoder.eval()
@@ -488,7 +470,7 @@ def train_student(
             sched.step()
             step += 1
             if ema is not None and step >= ema_start:
-                ema.update()
+                ema.update_parameters(model)
             tot_loss += loss.item()
         rate = step / (time.time() - t0)
         log.info(
@@ -500,7 +482,9 @@ def train_student(
             rate,
             (total - step) / rate,
         )
-    if ema is not None:
-        ema.copy_to_params()
+    if ema is not None and int(ema.n_averaged) > 0:
+        with torch.no_grad():
+            for p, a in zip(model.parameters(), ema.module.parameters(), strict=True):
+                p.copy_(a)
     model.eval()
     return {"steps": total, "seconds": round(time.time() - t0, 1), "skills": names}

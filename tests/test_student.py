@@ -171,20 +171,6 @@ def test_build_output_folder_rules(tmp_path, monkeypatch):
     assert (tmp_path / "link").is_symlink() and (tmp_path / "link" / "y").read_text() == "new"
 
 
-def test_weight_average_is_an_exponential_moving_average():
-    from export.student import WeightAverage
-
-    p = torch.nn.Parameter(torch.zeros(3))
-    avg = WeightAverage([p], decay=0.75)
-    for v in (2.0, 4.0, 8.0):
-        with torch.no_grad():
-            p.fill_(v)
-        avg.update()
-    # starts at 2, then 0.75 * 2 + 0.25 * 4 = 2.5, then 0.75 * 2.5 + 0.25 * 8 = 3.875
-    avg.copy_to_params()
-    assert torch.allclose(p, torch.full((3,), 3.875))
-
-
 def test_drop_pieces_keeps_cls_and_sep_and_draws_nothing_when_off():
     import random
 
