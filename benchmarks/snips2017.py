@@ -97,7 +97,8 @@ def _label(d: dict, stem: str) -> str:
 
 def heldout_section(folder: Path, section: str | None = None) -> dict:
     """The report's plug-in section for the held-out runs in ``folder`` (named for the folder where that is one of
-    ``HELDOUT_TITLES``): per intent and size, each variant's score."""
+    ``HELDOUT_TITLES``): per intent and size, each variant's score, then the folder's ``notes.md`` (the decisions
+    taken on those runs), so re-running a variant rewrites the table without losing them."""
     recs = []
     for p in sorted(folder.glob("*.json")):
         d = json.loads(p.read_text())
@@ -117,6 +118,9 @@ def heldout_section(folder: Path, section: str | None = None) -> dict:
             cells.append("–" if v is None else (f"**{v:.2f}**" if intent == "mean" else f"{v:.2f}"))
         lines.append(f"| {'**mean**' if intent == 'mean' else intent} | " + " | ".join(cells) + " |")
     section = section or (folder.name if folder.name in HELDOUT_TITLES else "snips2017_heldout")
+    # the decisions taken on these runs (rules set before them, outcomes): hand-written, kept beside the records
+    decisions = folder / "notes.md"
+    extra = " " + decisions.read_text().strip() if decisions.is_file() else ""
     return {
         "section": section,
         "title": HELDOUT_TITLES.get(section, section),
@@ -129,6 +133,7 @@ def heldout_section(folder: Path, section: str | None = None) -> dict:
             "[tag]: the run's --tag. Bases: "
             + "; ".join(f"{d['label']}: {d['system_info'].get('model', 'the embedded model')}" for d in recs)
             + "."
+            + extra
         ),
         "command": " ; ".join(sorted({d.get("command", "") for d in recs})),
         "date": max((d.get("date", "") for d in recs), default=""),

@@ -65,6 +65,8 @@ def test_heldout_section_lists_each_variant(tmp_path):
     (base / "edge-nlu-ctl.json").write_text((tmp_path / "edge-nlu.json").read_text())
     sec = heldout_section(base)
     assert sec["section"] == "snips2017_base" and "edge-nlu [ctl] N=10" in sec["table_markdown"]
+    (base / "notes.md").write_text("Rule 9: ctl stays.\n")  # the decisions survive a re-run of any variant
+    assert heldout_section(base)["notes"] == sec["notes"] + " Rule 9: ctl stays."
 
 
 @needs_data
