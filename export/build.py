@@ -151,6 +151,9 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
             raise SystemExit(
                 f"{teacher} is not a fine-tuned teacher (no {', '.join(missing)}): run python -m export.teacher first"
             )
+    unknown = sorted(set(cfg["student"].get("word_drop_sets") or []) - set(cfg["sets"]))
+    if unknown:
+        raise SystemExit(f"student.word_drop_sets names data sets this build does not train on: {unknown}")
     final = _output_folder(out)
     out = final.with_name(final.name + ".partial")
     if out.exists():
@@ -204,7 +207,12 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         for rows in corpus.train_by_set.values():  # a data set's skills are routed among together
             members = sorted({u.skill for u in rows if u.skill in by_name})
             groups.update({m: members for m in members})
-        train_rep = train_student(model, examples, seed=cfg["seed"], route_groups=groups, **cfg["student"])
+        student = dict(cfg["student"])
+        drop_sets = student.pop("word_drop_sets", None)  # word-piece dropout on these data sets' rows only
+        if drop_sets is not None:
+            rows = [u for d in drop_sets for u in corpus.train_by_set[d]]
+            student["word_drop_skills"] = sorted({u.skill for u in rows if u.skill})
+        train_rep = train_student(model, examples, seed=cfg["seed"], route_groups=groups, **student)
     n_params = sum(p.numel() for p in model.emb.parameters()) + sum(p.numel() for p in model.encoder.parameters())
     n_params += sum(p.numel() for p in model.intent.parameters()) + sum(p.numel() for p in model.slot.parameters())
 

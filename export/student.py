@@ -314,6 +314,7 @@ def train_student(
     route_xset: float = 0.0,
     ema_epochs: float = 0.0,
     word_drop: float = 0.0,
+    word_drop_skills: list[str] | None = None,
     progress: str = "student",
 ) -> dict:
     """Multi-skill training: own-skill CE (+KD), other skills' heads pushed to NONE, slots on own skill.
@@ -330,7 +331,8 @@ def train_student(
     ``ema_epochs`` > 0 keeps an exponential moving average of the weights (half-life in epochs, from the end of
     warm-up) and returns the model with the averaged weights: one run's answer depends less on where its last steps
     happened to land. ``word_drop`` > 0 blanks that share of word pieces (the [PAD] row, casing kept) in training, so
-    intents and slots are read from context as well as from the words themselves.
+    intents and slots are read from context as well as from the words themselves; ``word_drop_skills`` limits it to
+    those skills' rows (None: every row).
     """
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -391,7 +393,8 @@ def train_student(
             ids = torch.zeros((len(exs), n), dtype=torch.long)
             case = torch.zeros((len(exs), n), dtype=torch.long)
             for r, e in enumerate(exs):
-                ids[r, : len(e.ids)] = torch.tensor(drop_pieces(e.ids, word_drop, rng))
+                p_drop = word_drop if word_drop_skills is None or e.skill in word_drop_skills else 0.0
+                ids[r, : len(e.ids)] = torch.tensor(drop_pieces(e.ids, p_drop, rng))
                 # lowercase augmentation: ASR output has no casing, so the model must not depend on it
                 c = e.case if rng.random() >= lower_p else [lower_shape(x) for x in e.case]
                 case[r, : len(e.ids)] = torch.tensor(c)

@@ -121,6 +121,14 @@ def test_build_refuses_teacher_losses_without_a_teacher(tmp_path, key):
     assert not (tmp_path / "out").exists()  # refused before writing anything
 
 
+def test_build_refuses_word_drop_on_a_set_it_does_not_train(tmp_path):
+    from export.build import build
+
+    with pytest.raises(SystemExit, match=r"word_drop_sets .*\['atis'\]"):
+        build({"sets": {"snips": None}, "student": {"word_drop": 0.1, "word_drop_sets": ["atis"]}}, tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_failed_build_leaves_the_previous_one(tiny_model, tmp_path):
     import shutil
 
@@ -189,10 +197,11 @@ def test_ema_and_word_drop_change_training_only_when_on():
     kw = dict(epochs=10, batch_size=8, lr=1e-2, crf=False)
     plain, examples = _setup()
     train_student(plain, examples, **kw)
-    off, examples = _setup()
-    train_student(off, examples, ema_epochs=0.0, word_drop=0.0, **kw)
-    assert all(torch.equal(p, q) for p, q in zip(plain.parameters(), off.parameters()))
-    for extra in ({"ema_epochs": 1.0}, {"word_drop": 0.2}):
+    for off_kw in ({"ema_epochs": 0.0, "word_drop": 0.0}, {"word_drop": 0.2, "word_drop_skills": []}):
+        off, examples = _setup()
+        train_student(off, examples, **off_kw, **kw)
+        assert all(torch.equal(p, q) for p, q in zip(plain.parameters(), off.parameters()))
+    for extra in ({"ema_epochs": 1.0}, {"word_drop": 0.2}, {"word_drop": 0.2, "word_drop_skills": ["a"]}):
         model, examples = _setup()
         train_student(model, examples, **extra, **kw)
         assert any(not torch.equal(p, q) for p, q in zip(plain.parameters(), model.parameters()))
