@@ -367,6 +367,7 @@ def train_student(
             route_off[name] = start
             start += len(by_name[name].intents) - 1
     ema_start = int(total * warmup)
+    drop_for = None if word_drop_skills is None else set(word_drop_skills)
     ema = None
     if ema_epochs > 0:
         decay = 0.5 ** (1.0 / max(ema_epochs * steps_per_epoch, 1.0))
@@ -393,7 +394,7 @@ def train_student(
             ids = torch.zeros((len(exs), n), dtype=torch.long)
             case = torch.zeros((len(exs), n), dtype=torch.long)
             for r, e in enumerate(exs):
-                p_drop = word_drop if word_drop_skills is None or e.skill in word_drop_skills else 0.0
+                p_drop = word_drop if drop_for is None or e.skill in drop_for else 0.0
                 ids[r, : len(e.ids)] = torch.tensor(drop_pieces(e.ids, p_drop, rng))
                 # lowercase augmentation: ASR output has no casing, so the model must not depend on it
                 c = e.case if rng.random() >= lower_p else [lower_shape(x) for x in e.case]
