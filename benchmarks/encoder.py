@@ -82,11 +82,10 @@ def _dims(text: str) -> tuple[int, int, int]:
 def build_one(cfg: dict, out: Path) -> float:
     """Build ``cfg`` into ``out`` unless a finished build of the same effective config is there; returns its
     seconds."""
-    from export.build import DEFAULTS, build
+    from export.build import build, effective_config
 
-    want = {**DEFAULTS, **cfg, "student": {**DEFAULTS["student"], **cfg["student"]}}
     report = out / "build_report.json"
-    if report.is_file() and json.loads(report.read_text()).get("config") == want:
+    if report.is_file() and json.loads(report.read_text()).get("config") == effective_config(cfg):
         return json.loads(report.read_text())["total_seconds"]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     return build(cfg, out)["total_seconds"]

@@ -60,6 +60,11 @@ DEFAULTS = {
 }
 
 
+def effective_config(cfg: dict) -> dict:
+    """``cfg`` over ``DEFAULTS`` (the student's keys merged one level down): what a build records and runs."""
+    return {**DEFAULTS, **cfg, "student": {**DEFAULTS["student"], **cfg.get("student", {})}}
+
+
 def _rss_mb() -> float:
     """Resident memory now (not the high-water mark), from /proc; 0 where there is none."""
     try:
@@ -141,7 +146,7 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
 
     The build runs in ``<out>.partial`` and replaces ``out`` only when it succeeded (int8 guard included), so a
     failed or interrupted build never leaves ``out`` half-written; a failed one stays in ``<out>.partial``."""
-    cfg = {**DEFAULTS, **cfg, "student": {**DEFAULTS["student"], **cfg.get("student", {})}}
+    cfg = effective_config(cfg)
     for key in ("route_kd_only", "route_xset"):  # else a different model, silently
         if cfg["student"].get(key) and teacher is None:
             raise SystemExit(f"this config distils routing from the teacher (student.{key}): pass --teacher DIR")

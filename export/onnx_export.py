@@ -14,18 +14,7 @@ OPSET = 17
 
 
 class _ExportEncoder(nn.Module):
-    def __init__(self, encoder: nn.Module) -> None:
-        super().__init__()
-        self.lstm = encoder.lstm
-        self.case = encoder.case
-
-    def forward(self, emb: torch.Tensor, case: torch.Tensor):
-        out, _ = self.lstm(emb + self.case(case))
-        return out, torch.cat([out.mean(1), out.max(1).values], -1)
-
-
-class _ExportOther(nn.Module):
-    """Any other encoder kind: its own unpadded path (``lengths`` None)."""
+    """The encoder's unpadded path (``lengths`` None): one utterance, or an equal-length batch."""
 
     def __init__(self, encoder: nn.Module) -> None:
         super().__init__()
@@ -38,7 +27,7 @@ class _ExportOther(nn.Module):
 def export_encoder(encoder: nn.Module, emb_dim: int, path: Path) -> Path:
     """Write the encoder graph: ``emb`` [B, T, E] float32 + ``case`` [B, T] int64 (word shapes) -> ``states``
     [B, T, 2H], ``pooled`` [B, 4H]."""
-    m = (_ExportEncoder if getattr(encoder, "kind", "lstm") == "lstm" else _ExportOther)(encoder).eval()
+    m = _ExportEncoder(encoder).eval()
     dummy = torch.randn(2, 7, emb_dim)
     case = torch.ones((2, 7), dtype=torch.long)
     with torch.no_grad():
