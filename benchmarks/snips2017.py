@@ -140,6 +140,30 @@ def heldout_section(folder: Path, section: str | None = None) -> dict:
     }
 
 
+def compiler_setting(item: str) -> dict:
+    """``NAME=VALUE`` (``head_l2=3e-3``) as {constant: value} for export.skill_compiler; the value keeps the
+    constant's type, and an unknown name is an error that lists the known ones."""
+    from export import skill_compiler
+
+    name, sep, value = item.partition("=")
+    key = name.strip().upper()
+    known = sorted(skill_compiler.SETTINGS)
+    if not sep or key not in known:
+        names = ", ".join(k.lower() for k in known)
+        raise SystemExit(f"--compiler {item!r}: expected NAME=VALUE with NAME one of {names}")
+    old = getattr(skill_compiler, key)
+    try:
+        if isinstance(old, bool):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(value)
+            new: object = value.lower() in ("true", "1")
+        else:
+            new = type(old)(value)
+    except ValueError:
+        raise SystemExit(f"--compiler {item!r}: {value!r} is not a {type(old).__name__}") from None
+    return {key: new}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--system", required=True, choices=SYSTEMS)
@@ -160,11 +184,24 @@ def main(argv: list[str] | None = None) -> int:
         default="snips2017_heldout",
         help="--heldout: the results folder and report section (snips2017_base: protocol base variants)",
     )
+    ap.add_argument(
+        "--compiler",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="edge-nlu: set one of the skill compiler's settings for this run, e.g. head_l2=3e-3 or augment=4 "
+        "(export.skill_compiler's upper-case constants; repeatable; name a variant with --tag)",
+    )
     args = ap.parse_args(argv)
-    if args.gazetteer:  # the compiler's default, set before any worker process forks
+    # the compiler's settings, set before any worker process forks (so the workers inherit them)
+    settings = {"GAZETTEER": True} if args.gazetteer else {}
+    for item in args.compiler:
+        settings.update(compiler_setting(item))
+    if settings:
         from export import skill_compiler
 
-        skill_compiler.GAZETTEER = True
+        for k, v in settings.items():
+            setattr(skill_compiler, k, v)
     sizes, seeds = _ints(args.sizes), _ints(args.seeds)
     intents = [i for i in args.intents.split(",") if i]
     kind = "snips2017_heldout" if args.heldout else "snips2017"

@@ -312,6 +312,7 @@ class EdgeNLUSystem(System):
                 "lexical": sc.lexical_templates() if sc.LEXICAL else None,
                 "augment": sc.AUGMENT,
                 "max_augment": sc.MAX_AUGMENT,
+                "head_l2": sc.HEAD_L2,
             }
         if self.build_report:
             d["build"] = {

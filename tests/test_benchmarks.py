@@ -69,6 +69,18 @@ def test_heldout_section_lists_each_variant(tmp_path):
     assert heldout_section(base)["notes"] == sec["notes"] + " Rule 9: ctl stays."
 
 
+def test_compiler_settings_are_checked():
+    """--compiler NAME=VALUE: only the compiler's own settings, each value of its setting's type."""
+    from benchmarks.snips2017 import compiler_setting
+
+    assert compiler_setting("head_l2=3e-3") == {"HEAD_L2": 3e-3}
+    assert compiler_setting("AUGMENT=4") == {"AUGMENT": 4}
+    assert compiler_setting("gazetteer=true") == {"GAZETTEER": True}
+    for bad in ("foo=1", "augment=x", "head_l2", "gazetteer=maybe", "augment=1.5", "templates=w"):
+        with pytest.raises(SystemExit, match="--compiler"):
+            compiler_setting(bad)
+
+
 @needs_data
 def test_draw_on_protocol_files():
     for intent in SNIPS2017_INTENTS:
