@@ -288,6 +288,15 @@ def snips2017_section(recs: list[dict], published: dict[str, dict[int, float]], 
             "edge-nlu rows: a skill compiled per draw on the frozen base built from " + "; ".join(bases) + ".",
             "",
         ]
+    inits = sorted({(r.get("system_info") or {}).get("init", "?") for r in recs if r["system"] == "minilm"})
+    if inits:
+        lines += [
+            "minilm rows: the teacher itself on the same draws: MiniLM-L6 (22.7M parameters, fp32) fine-tuned per "
+            "draw on the draw and the compiler's slot-value swaps (20 epochs, `benchmarks/minilm.py`), starting from "
+            + "; ".join(f"`{i}`" for i in inits)
+            + ".",
+            "",
+        ]
     if recs:
         lines += [f"Produced by ({_provenance(recs)}):", "", *_commands(recs), ""]
         if png_name:

