@@ -315,7 +315,11 @@ def plot_snips2017(recs: list[dict], published: dict[str, dict[int, float]], png
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     for r in sorted(recs, key=lambda r: _sys_key(r["system"])):
         pts = sorted((int(k), v["mean"]) for k, v in r["by_size"].items())
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", linewidth=2.2, label=r["system"])
+        gaps = any(a < s < b for (a, _), (b, _) in zip(pts, pts[1:]) for s in (10, 20, 50, 70))
+        label = r["system"] + (f" (N={', '.join(str(p[0]) for p in pts)} only)" if gaps else "")
+        # sizes not measured in between: markers on a dotted line, so no value is implied where none was measured
+        style = {"linestyle": ":", "linewidth": 1.2} if gaps else {"linewidth": 2.2}
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label, **style)
     for name, mm in published.items():
         pts = sorted(mm.items())
         ax.plot(
