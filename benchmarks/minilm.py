@@ -11,7 +11,6 @@ extra (torch, transformers).
 from __future__ import annotations
 
 import logging
-import math
 import random
 import time
 from pathlib import Path
@@ -51,11 +50,10 @@ class MiniLMSkills:
 
     def fit(self, rows: list[Utterance]) -> None:
         import torch
-        from torch import nn
 
         from export.corpus import load_tokenizer
         from export.skill_compiler import AUGMENT, MAX_AUGMENT, augment
-        from export.teacher import JointTeacher, TeacherData, intent_key, teacher_dir
+        from export.teacher import JointTeacher, TeacherData, fine_tune, row_labels, teacher_dir
 
         torch.set_num_threads(self.threads)
         groups: dict[str | None, list[Utterance]] = {}
@@ -64,9 +62,7 @@ class MiniLMSkills:
         data_rows = []
         for g in groups.values():  # the compiler's swaps, per skill as compile_skill makes them
             data_rows += g + augment(g, None, min(AUGMENT * len(g), MAX_AUGMENT), self.seed)
-        self.intents = sorted({intent_key(u.skill, u.intent) for u in data_rows})
-        slots = sorted({s.slot for u in data_rows for s in u.slots})
-        self.tags = ["O"] + [f"{p}-{s}" for s in slots for p in ("B", "I")]
+        self.intents, self.tags = row_labels(data_rows)
         self.skill_slots = {k: {s.slot for u in g for s in u.slots} for k, g in groups.items()}
         self.tok = load_tokenizer(teacher_dir() / "tokenizer.json")
         data = TeacherData(self.tok, data_rows, self.intents, self.tags, 48)
@@ -76,33 +72,9 @@ class MiniLMSkills:
         if self.init is not None:  # the fine-tuned teacher's encoder; its heads are for other labels
             state = torch.load(self.init / "model.pt", map_location="cpu")
             model.load_state_dict({k: v for k, v in state.items() if k.startswith("bert.")}, strict=False)
-        model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-        enc = [p for n, p in model.named_parameters() if n.startswith("bert.") and p.requires_grad]
-        head = [p for n, p in model.named_parameters() if not n.startswith("bert.")]
-        groups_lr = [{"params": enc, "lr": self.lr}, {"params": head, "lr": self.head_lr}]
-        opt = torch.optim.AdamW(groups_lr, weight_decay=0.01)
-        total = max(1, int(math.ceil(len(data_rows) / self.batch_size) * self.epochs))
-        warm = max(1, total // 10)
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm))
-        )
-        ce = nn.CrossEntropyLoss(ignore_index=-100)
-        model.train()
-        step, t0 = 0, time.perf_counter()
-        while step < total:
-            for _, ids, mask, yi, yt in data.batches(self.batch_size, True, rng):
-                li, lt = model(ids, mask)
-                loss = ce(li, yi) + ce(lt.reshape(-1, lt.shape[-1]), yt.reshape(-1))
-                opt.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-                sched.step()
-                step += 1
-                if step >= total:
-                    break
+        t0 = time.perf_counter()
+        total = fine_tune(model, data, rng, self.epochs, self.lr, self.head_lr, self.batch_size, warmup=0.1)
         log.info("MiniLM fine-tuned: %d rows, %d steps in %.1f s", len(data_rows), total, time.perf_counter() - t0)
-        model.eval()
         self.model = model
 
     def parse(self, text: str, skill: str | None) -> Utterance:

@@ -97,8 +97,13 @@ class TeacherData:
 
 
 def label_maps(corpus: Corpus) -> tuple[list[str], list[str]]:
-    intents = sorted({intent_key(u.skill, u.intent) for u in corpus.train})
-    slots = sorted({s.slot for u in corpus.train for s in u.slots})
+    return row_labels(corpus.train)
+
+
+def row_labels(rows) -> tuple[list[str], list[str]]:
+    """Global intent keys and BIO tags (over every slot name) of ``rows``."""
+    intents = sorted({intent_key(u.skill, u.intent) for u in rows})
+    slots = sorted({s.slot for u in rows for s in u.slots})
     tags = ["O"] + [f"{p}-{s}" for s in slots for p in ("B", "I")]
     return intents, tags
 
@@ -121,6 +126,26 @@ def train_teacher(
     intents, tags = label_maps(corpus)
     data = TeacherData(tok, corpus.train, intents, tags, max_len)
     model = JointTeacher(path, len(intents), len(tags))
+    t0 = time.time()
+    total = fine_tune(model, data, rng, epochs, lr, head_lr, batch_size)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), out / "model.pt")
+    (out / "labels.json").write_text(json.dumps({"intents": intents, "tags": tags, "max_len": max_len}))
+    return {"steps": total, "seconds": round(time.time() - t0, 1), "train_rows": len(data.enc)}
+
+
+def fine_tune(
+    model: JointTeacher,
+    data: TeacherData,
+    rng: random.Random,
+    epochs: float,
+    lr: float,
+    head_lr: float,
+    batch_size: int,
+    warmup: float = 0.05,
+) -> int:
+    """Train ``model`` in place on ``data`` (intent + slot cross-entropy; word embeddings frozen, encoder at ``lr``,
+    heads at ``head_lr``, linear warm-up over ``warmup`` of the steps then linear decay); returns the step count."""
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     enc_params = [p for n, p in model.named_parameters() if n.startswith("bert.") and p.requires_grad]
     head_params = [p for n, p in model.named_parameters() if not n.startswith("bert.")]
@@ -129,7 +154,7 @@ def train_teacher(
     )
     steps_per_epoch = math.ceil(len(data.enc) / batch_size)
     total = max(1, int(steps_per_epoch * epochs))
-    warm = max(1, total // 20)
+    warm = max(1, int(total * warmup))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm))
     )
@@ -158,10 +183,8 @@ def train_teacher(
                 )
             if step >= total:
                 break
-    out.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), out / "model.pt")
-    (out / "labels.json").write_text(json.dumps({"intents": intents, "tags": tags, "max_len": max_len}))
-    return {"steps": total, "seconds": round(time.time() - t0, 1), "train_rows": len(data.enc)}
+    model.eval()
+    return total
 
 
 def load_teacher(out: Path) -> tuple[JointTeacher, dict]:
