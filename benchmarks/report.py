@@ -288,13 +288,14 @@ def snips2017_section(recs: list[dict], published: dict[str, dict[int, float]], 
             "edge-nlu rows: a skill compiled per draw on the frozen base built from " + "; ".join(bases) + ".",
             "",
         ]
-    inits = sorted({(r.get("system_info") or {}).get("init", "?") for r in recs if r["system"] == "minilm"})
+    minilm = ("minilm", "minilm-int8")
+    inits = sorted({(r.get("system_info") or {}).get("init", "?") for r in recs if r["system"] in minilm})
     if inits:
         lines += [
             "minilm rows: the teacher itself on the same draws: MiniLM-L6 (22.7M parameters, fp32) fine-tuned per "
             "draw on the draw and the compiler's slot-value swaps (20 epochs, `benchmarks/minilm.py`), starting from "
             + "; ".join(f"`{i}`" for i in inits)
-            + ".",
+            + "; minilm-int8: the same fine-tunes parsed by their dynamic int8 ONNX exports.",
             "",
         ]
     if recs:

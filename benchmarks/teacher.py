@@ -1,12 +1,14 @@
 """The fine-tuned teacher as a benchmark system: fp32 and int8 ONNX, same decoding rules as the student.
 
     python -m benchmarks.teacher --teacher runs/teacher-default [--sets snips,hwu64,clinc150]
+    python -m benchmarks.teacher --teacher runs/teacher-atis --sets atis --work runs/teacher-atis-onnx
 
 Exports the teacher (MiniLM-L6 + joint heads) to ONNX, quantizes it dynamically to int8, and evaluates both on the
 test splits with the skill given (intent argmax over that skill's intents; BIO-valid Viterbi over that skill's tags),
 HWU64 also routed (argmax over the 18 skills' intents, no threshold: the student's routing bar without its rejection),
 and CLINC150 routed over its 10 skills with the out-of-scope threshold chosen on dev. Writes
-``benchmarks/results/teacher/teacher.json`` (with a markdown table) so the cost of distillation is visible.
+``benchmarks/results/teacher/teacher.json`` (``teacher-<sets>.json`` for other sets than the default build's, e.g. the
+ATIS teacher) with a markdown table, and one accuracy row per set, so the cost of distillation is visible.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 import onnxruntime as ort
 
 from benchmarks.accuracy import ROUTED, result_name
+from benchmarks.report import run_meta
 from edge_nlu.data import data_dir
 from edge_nlu.definitions.jsonl import read_jsonl
 from edge_nlu.definitions.model import Utterance
@@ -34,15 +37,24 @@ from edge_nlu.words import bio_to_spans, split_words
 
 log = logging.getLogger("benchmarks.teacher")
 OUT = Path(__file__).resolve().parent / "results" / "teacher"
+DEFAULT_SETS = "snips,hwu64,clinc150"  # the default build's teacher; a teacher of other sets gets its own summary file
 
 
 def export(teacher: Path, work: Path) -> tuple[Path, Path, dict]:
-    import torch
-
+    """A teacher folder's model as fp32 and int8 ONNX in ``work``: (fp32 path, int8 path, its labels)."""
     from export.teacher import load_teacher
-    from quantize.int8 import quantize_encoder
 
     model, labels = load_teacher(teacher)
+    fp32, int8 = export_model(model, work)
+    return fp32, int8, labels
+
+
+def export_model(model, work: Path) -> tuple[Path, Path]:
+    """A :class:`export.teacher.JointTeacher` as ``teacher_fp32.onnx`` and its dynamic int8 ``teacher_int8.onnx``."""
+    import torch
+
+    from quantize.int8 import quantize_encoder
+
     work.mkdir(parents=True, exist_ok=True)
     fp32, int8 = work / "teacher_fp32.onnx", work / "teacher_int8.onnx"
     ids = torch.ones((1, 9), dtype=torch.long)
@@ -58,7 +70,7 @@ def export(teacher: Path, work: Path) -> tuple[Path, Path, dict]:
             dynamic_axes={"ids": {0: "b", 1: "t"}, "mask": {0: "b", 1: "t"}, "slots": {0: "b", 1: "t"}},
         )
     quantize_encoder(fp32, int8)  # dynamic int8, per channel (the teacher has MatMul/Gemm, no LSTM)
-    return fp32, int8, labels
+    return fp32, int8
 
 
 class TeacherRuntime:
@@ -141,7 +153,7 @@ def evaluate_set(rt: TeacherRuntime, name: str, root: Path, route: bool = False)
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--teacher", required=True)
-    ap.add_argument("--sets", default="snips,hwu64,clinc150")
+    ap.add_argument("--sets", default=DEFAULT_SETS)
     ap.add_argument("--work", default="runs/teacher-onnx")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -153,6 +165,7 @@ def main() -> None:
             if u.skill:
                 train_slots.setdefault(u.skill, set()).update(s.slot for s in u.slots)
     sets = args.sets.split(",")
+    meta = run_meta(module="benchmarks.teacher")  # git commit, command line, date and machine of this run
     runs = [(n, n in ROUTED) for n in sets] + [("hwu64", True)] * ("hwu64" in sets)  # (set, routed)
     results, done = {}, []  # done: (key in results, kind, set, routed)
     for kind, path in (("fp32", fp32), ("int8", int8)):
@@ -199,21 +212,20 @@ def main() -> None:
                     "metrics": metrics,
                     "train_seconds": train_s,
                     "parse_ms_per_utterance": r["p50_ms"],
-                    "command": "python -m benchmarks.teacher --teacher " + args.teacher,
-                    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    **meta,
                 },
                 indent=1,
             )
         )
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "teacher.json").write_text(
+    summary = "teacher.json" if args.sets == DEFAULT_SETS else f"teacher-{'-'.join(sets)}.json"
+    (OUT / summary).write_text(
         json.dumps(
             {
                 "section": "teacher",
                 "results": results,
                 "sizes": sizes,
-                "command": "python -m benchmarks.teacher --teacher " + args.teacher,
-                "date": time.strftime("%Y-%m-%d"),
+                **meta,
                 "table_markdown": "\n".join(rows),
             },
             indent=1,

