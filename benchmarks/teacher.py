@@ -74,24 +74,34 @@ def export_model(model, work: Path) -> tuple[Path, Path]:
 
 
 class TeacherRuntime:
-    def __init__(self, onnx_path: Path, labels: dict) -> None:
+    """The teacher's ONNX export (fp32 or int8) and its decoding: intent argmax over the candidate skills' intents,
+    BIO-valid Viterbi over the chosen skill's tags (``skill_slots``: skill -> its slot names, set by the caller).
+    A subclass may replace :meth:`logits` (``benchmarks.minilm`` runs the torch model through the same decoding)."""
+
+    def __init__(self, onnx_path: Path | None, labels: dict) -> None:
         from export.corpus import load_tokenizer
         from export.teacher import teacher_dir
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        self.sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        if onnx_path is not None:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 1
+            self.sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         self.tok = load_tokenizer(teacher_dir() / "tokenizer.json")
         self.labels = labels
         self.intents = labels["intents"]
         self.tags = labels["tags"]
+        self.skill_slots: dict[str, set] = {}
+
+    def logits(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Intent logits [1, intents] and per-piece slot logits [1, T, tags] of one encoded utterance."""
+        li, ls = self.sess.run(None, {"ids": ids, "mask": np.ones_like(ids)})
+        return li, ls
 
     def run(self, text: str):
         from export.corpus import encode
 
         e = encode(self.tok, text, self.labels["max_len"])
-        ids = np.asarray([e.ids], dtype=np.int64)
-        li, ls = self.sess.run(None, {"ids": ids, "mask": np.ones_like(ids)})
+        li, ls = self.logits(np.asarray([e.ids], dtype=np.int64))
         return e, li[0], ls[0]
 
     def parse(self, text: str, skill: str | None, skills: list[str], threshold: float = 0.0) -> Utterance:

