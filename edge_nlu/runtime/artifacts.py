@@ -3,7 +3,8 @@
 A *base* is a folder: tokenizer.json, embeddings.npy (int8) + scales.npy, encoder.onnx, negatives.npy (pooled
 vectors used as NONE examples when compiling new skills), projection.npy (teacher → student embedding projection,
 for new skills' patches) and manifest.json. A *skill* is one zip file (manifest.json, labels.json, weights.npz,
-patch.json, catalog.json), so installing it is one atomic rename. Both manifests carry a format version, the sha256
+patch.json, catalog.json, and encoder.onnx when the skill was compiled with its own fine-tuned slot encoder), so
+installing it is one atomic rename. Both manifests carry a format version, the sha256
 and size of every file and the dimensions; a skill names the base it was built for (``base_id``: hash of the base's
 tokenizer, embeddings and encoder) so a runtime refuses a corrupted file or a skill built for another base with an
 error naming the file and the check that failed.
@@ -24,6 +25,7 @@ SKILL_FORMAT = "edge-nlu-skill"
 FORMAT_VERSION = 1
 BASE_FILES = ("tokenizer.json", "embeddings.npy", "scales.npy", "encoder.onnx", "negatives.npy", "projection.npy")
 SKILL_FILES = ("labels.json", "weights.npz", "patch.json", "catalog.json")
+SKILL_OPTIONAL = ("encoder.onnx",)  # a skill's own (fine-tuned, int8) copy of the base encoder, for its slot head
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -168,7 +170,7 @@ def read_skill(path: Path, base_manifest: dict | None = None) -> tuple[dict, dic
             if "manifest.json" not in names:
                 raise ArtifactError("has no manifest.json", file=where, check="manifest")
             raw = z.read("manifest.json")
-            members = {n: z.read(n) for n in SKILL_FILES if n in names}
+            members = {n: z.read(n) for n in SKILL_FILES + SKILL_OPTIONAL if n in names}
         try:
             manifest = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as e:
@@ -192,7 +194,9 @@ def read_skill(path: Path, base_manifest: dict | None = None) -> tuple[dict, dic
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise ArtifactError("lists no files", file=where + ":manifest.json", check="manifest")
-    for n in SKILL_FILES:
+    # an optional member is checked like the others when either the archive or the manifest has it: one listed
+    # but absent, or present but unlisted (added after the manifest was written), is refused
+    for n in SKILL_FILES + tuple(n for n in SKILL_OPTIONAL if n in members or n in files):
         if n not in members:
             raise ArtifactError("member is missing", file=f"{where}:{n}", check="exists")
         if not isinstance(files.get(n), dict) or sha256_bytes(members[n]) != files[n].get("sha256"):

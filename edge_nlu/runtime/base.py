@@ -40,6 +40,29 @@ class Sequence:
     first: list[int]
 
 
+def encoder_session(model: Path | bytes, threads: int, where: str) -> ort.InferenceSession:
+    """An onnxruntime session of an encoder graph (the base's file, or a skill's own encoder bytes), checked to
+    take the inputs this runtime feeds, so a wrong graph fails when it is loaded, not at parse time."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(
+            model if isinstance(model, bytes) else str(model), opts, providers=["CPUExecutionProvider"]
+        )
+    except Exception as e:  # onnxruntime raises its own exception types
+        raise ArtifactError(f"onnxruntime cannot load it ({e.__class__.__name__})", file=where, check="onnx") from None
+    inputs = sorted(i.name for i in session.get_inputs())
+    if inputs != ["case", "emb"]:  # e.g. a base built before the word-shape input: a clear error, not at parse
+        raise ArtifactError(
+            f"encoder inputs {inputs}, this runtime feeds ['case', 'emb'] (rebuild the model)",
+            file=where,
+            check="onnx_inputs",
+        )
+    return session
+
+
 class Base:
     """Loads once per process; every skill reuses its tokenizer, embedding table and encoder session."""
 
@@ -78,27 +101,8 @@ class Base:
                 file=str(self.folder / "tokenizer.json"),
                 check="vocab_size",
             )
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(
-                str(self.folder / "encoder.onnx"), opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as e:  # onnxruntime raises its own exception types
-            raise ArtifactError(
-                f"onnxruntime cannot load it ({e.__class__.__name__})",
-                file=str(self.folder / "encoder.onnx"),
-                check="onnx",
-            ) from None
-        inputs = sorted(i.name for i in self.session.get_inputs())
-        if inputs != ["case", "emb"]:  # e.g. a base built before the word-shape input: a clear error, not at parse
-            raise ArtifactError(
-                f"encoder inputs {inputs}, this runtime feeds ['case', 'emb'] (rebuild the model)",
-                file=str(self.folder / "encoder.onnx"),
-                check="onnx_inputs",
-            )
+        self.threads = threads
+        self.session = encoder_session(self.folder / "encoder.onnx", threads, str(self.folder / "encoder.onnx"))
         self.cls = self.tokenizer.token_to_id("[CLS]")
         self.sep = self.tokenizer.token_to_id("[SEP]")
         self.unk = self.tokenizer.token_to_id("[UNK]")

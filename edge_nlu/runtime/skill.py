@@ -91,6 +91,9 @@ class Skill:
             labels = json.loads(members["labels.json"])
             patch = json.loads(members["patch.json"])
             self._catalog_bytes = members["catalog.json"]  # parsed on the first slot that needs it
+            # the skill's own slot encoder (compiled with fine-tuning): a session is made on the first parse
+            self._encoder_bytes: bytes | None = members.get("encoder.onnx")
+            self._encoder = None
             w = np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False)
             arrays = {k: w[k] for k in w.files}
         except Exception as e:
@@ -210,6 +213,32 @@ class Skill:
         """Whether one of ``words`` has a row in this skill's embedding patch (then the encoder input differs)."""
         return bool(self.patch) and any(word_key(w) in self.patch for w, _, _ in words)
 
+    @property
+    def has_encoder(self) -> bool:
+        """Whether the skill carries its own fine-tuned encoder for its slot head (else it reads the base's)."""
+        return self._encoder_bytes is not None
+
+    def slot_states(self, base: Base, seq: Sequence) -> np.ndarray:
+        """Per-piece states [T, 2H] of ``seq`` from the skill's own encoder (a copy of the base's, fine-tuned on the
+        skill's utterances at compile time). Only the slot head reads them: intents are scored on the base
+        encoder's pooled vector, so routing compares every skill on the same features."""
+        if self._encoder is None:
+            from edge_nlu.runtime.base import encoder_session
+
+            where = f"{self.path}:encoder.onnx"
+            sess = encoder_session(self._encoder_bytes, base.threads, where)
+            width = sess.get_outputs()[0].shape[-1]
+            if sess.get_outputs()[0].name != "states" or width != base.dims.get("states"):
+                raise ArtifactError(
+                    f"encoder outputs {sess.get_outputs()[0].name} of width {width}, the base's states are "
+                    f"{base.dims.get('states')} wide",
+                    file=where,
+                    check="dims",
+                )
+            self._encoder = sess
+        emb = base.embed(seq.ids[None], self.patch_q, self.patch_s)
+        return self._encoder.run(["states"], {"emb": emb, "case": seq.case[None]})[0][0]
+
     def slot_input(self, base: Base, seq: Sequence, states: np.ndarray) -> np.ndarray:
         """Per-word input of the slot head [n_words, F] for an encoded sequence (:func:`slot_features`)."""
         emb = base.embed(seq.ids, self.patch_q, self.patch_s) if self.slot_features == "context" else None
@@ -272,4 +301,4 @@ class Skill:
     def nbytes(self) -> int:
         arrays = [self.intent_w, self.intent_b, self.slot_w, self.slot_b, self.patch_q, self.patch_s]
         extra = [a for a in (self.lex_w, self.intent_lex_w, self.intent_lex_s, self.intent_lex_b) if a is not None]
-        return sum(a.nbytes for a in arrays + extra)
+        return sum(a.nbytes for a in arrays + extra) + len(self._encoder_bytes or b"")

@@ -1,0 +1,150 @@
+"""A compiled skill's own fine-tuned slot encoder: weight conversion, the ``encoder.onnx`` member and its checks."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge_nlu.errors import ArtifactError
+
+pytest.importorskip("torch")
+
+
+def _rewrite(src: Path, dst: Path, edit) -> None:
+    """Copy the skill zip ``src`` to ``dst`` with ``edit(members)`` applied to its members (manifest included)."""
+    with zipfile.ZipFile(src) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    edit(members)
+    with zipfile.ZipFile(dst, "w") as z:
+        for n, v in members.items():
+            z.writestr(n, v)
+
+
+@pytest.mark.parametrize("graph", ["_work/encoder_fp32.onnx", "base/encoder.onnx"])
+def test_encoder_from_onnx_reproduces_the_graph(tiny_model, graph):
+    """The torch copy computes what onnxruntime computes from the same graph: exactly for fp32, and within int8's
+    activation quantization for the dynamic int8 graph (its weights dequantized)."""
+    import onnxruntime as ort
+    import torch
+
+    from export.skill_encoder import encoder_from_onnx
+
+    dims = json.loads((tiny_model / "base" / "manifest.json").read_text())["dims"]
+    enc = encoder_from_onnx(tiny_model / graph, dims["emb"], dims["hidden"])
+    assert enc is not None
+    rng = np.random.default_rng(0)
+    emb = rng.normal(0, 0.3, (1, 11, dims["emb"])).astype(np.float32)
+    case = rng.integers(0, 7, (1, 11))
+    sess = ort.InferenceSession(str(tiny_model / graph), providers=["CPUExecutionProvider"])
+    states, pooled = sess.run(None, {"emb": emb, "case": case})
+    with torch.no_grad():
+        t_states, t_pooled = enc.eval()(torch.tensor(emb), torch.tensor(case))
+    tol = 1e-5 if "fp32" in graph else 0.05
+    assert np.abs(t_states.numpy() - states).max() < tol
+    assert np.abs(t_pooled.numpy() - pooled).max() < tol
+
+
+def test_compiled_skill_carries_its_encoder_and_uses_it(pizza_skill, tiny_model, home, tmp_path, monkeypatch):
+    """build-skill fine-tunes a copy of the encoder: the skill ships it (listed in its manifest), the runtime reads
+    the slot head's states from it, and a skill compiled without it (FINETUNE off) still parses on the base's."""
+    import edge_nlu
+    import export.skill_compiler as sc
+    from edge_nlu.definitions import read_definition
+    from edge_nlu.runtime.skill import Skill
+    from tests.conftest import FIXTURES
+
+    sk = Skill(pizza_skill)
+    assert sk.has_encoder
+    manifest = json.loads(zipfile.ZipFile(pizza_skill).read("manifest.json"))
+    assert "encoder.onnx" in manifest["files"]
+    base_bytes = (tiny_model / "base" / "encoder.onnx").read_bytes()
+    assert zipfile.ZipFile(pizza_skill).read("encoder.onnx") != base_bytes  # fine-tuned, not a copy
+
+    monkeypatch.setattr(sc, "FINETUNE", False)
+    plain = tmp_path / "plain.skill"
+    sc.compile_skill(read_definition(FIXTURES / "pizza_alexa.json"), tiny_model, plain)
+    assert not Skill(plain).has_encoder
+    assert "encoder.onnx" not in zipfile.ZipFile(plain).namelist()
+    assert plain.stat().st_size < pizza_skill.stat().st_size
+
+    nlu = edge_nlu.load(tiny_model, home=home)
+    nlu.install_skill(pizza_skill, name="pizza")
+    nlu.install_skill(plain, name="plain")
+    text = "order a large pepperoni pizza"
+    got = nlu.parse(text, skill="pizza")
+    assert got.intent is not None
+    # the fine-tuned skill decodes from its own encoder's states: same words, different slot features
+    loaded = nlu.skill("pizza")
+    it = nlu._prepare(text, "pizza", None)
+    seq, states, _ = nlu._encode(it, loaded)
+    own = loaded.slot_states(nlu.base, seq)
+    assert own.shape == states.shape
+    assert not np.allclose(own, states)
+    assert nlu.parse(text, skill="plain").intent is not None
+
+
+def test_skill_encoder_member_is_verified(pizza_skill, tmp_path):
+    """An encoder.onnx that is corrupted, missing while listed, or added without being listed is refused at load,
+    with the file and the check named."""
+    from edge_nlu.runtime.skill import Skill
+
+    def flip(m):
+        b = bytearray(m["encoder.onnx"])
+        b[len(b) // 2] ^= 0xFF
+        m["encoder.onnx"] = bytes(b)
+
+    bad = tmp_path / "bad.skill"
+    _rewrite(pizza_skill, bad, flip)
+    with pytest.raises(ArtifactError, match="sha256") as e:
+        Skill(bad)
+    assert "encoder.onnx" in str(e.value)
+
+    gone = tmp_path / "gone.skill"
+    _rewrite(pizza_skill, gone, lambda m: m.pop("encoder.onnx"))
+    with pytest.raises(ArtifactError, match="missing"):
+        Skill(gone)
+
+    def unlisted(m):
+        man = json.loads(m["manifest.json"])
+        del man["files"]["encoder.onnx"]
+        m["manifest.json"] = json.dumps(man).encode()
+
+    extra = tmp_path / "extra.skill"
+    _rewrite(pizza_skill, extra, unlisted)
+    with pytest.raises(ArtifactError, match="sha256"):
+        Skill(extra)
+
+
+def test_a_skill_encoder_of_the_wrong_width_is_refused(pizza_skill, tiny_model, tmp_path):
+    """A skill whose own encoder is a valid graph of another width (consistent checksums) fails with the file
+    and the check named on the first parse that needs it, not with an onnxruntime shape error."""
+    import torch
+
+    from edge_nlu.runtime.artifacts import sha256_bytes
+    from edge_nlu.runtime.base import Base
+    from edge_nlu.runtime.skill import Skill
+    from export.skill_encoder import int8_encoder_bytes
+    from export.student import Encoder
+
+    dims = json.loads((tiny_model / "base" / "manifest.json").read_text())["dims"]
+    torch.manual_seed(0)
+    other = int8_encoder_bytes(Encoder(dims["emb"], dims["hidden"] // 2).eval(), dims["emb"])
+
+    def swap(m):
+        m["encoder.onnx"] = other
+        man = json.loads(m["manifest.json"])
+        man["files"]["encoder.onnx"] = {"sha256": sha256_bytes(other), "size": len(other)}
+        m["manifest.json"] = json.dumps(man).encode()
+
+    narrow = tmp_path / "narrow.skill"
+    _rewrite(pizza_skill, narrow, swap)
+    sk = Skill(narrow)
+    base = Base(tiny_model / "base")
+    seq = base.sequence(base.tokenize("order a pizza"))
+    with pytest.raises(ArtifactError, match="wide") as e:
+        sk.slot_states(base, seq)
+    assert "encoder.onnx" in str(e.value)
