@@ -317,6 +317,9 @@ class EdgeNLUSystem(System):
                 "augment": sc.AUGMENT,
                 "max_augment": sc.MAX_AUGMENT,
                 "head_l2": sc.HEAD_L2,
+                "finetune": {"epochs": sc.FT_EPOCHS, "lr": sc.FT_LR, "word_drop": sc.FT_WORD_DROP}
+                if sc.FINETUNE
+                else None,
             }
         if self.build_report:
             d["build"] = {

@@ -192,8 +192,23 @@ def test_build_skill(cli, tmp_path):
     assert code == 0, err
     rep = json.loads(out)
     assert rep["name"] == "lights" and out_path.stat().st_size == rep["bytes"] <= 512 * 1024
+    assert rep["encoder_bytes"] > 0  # the skill's own fine-tuned slot encoder, by default
     code, out, err = cli("skills", "install", str(out_path))
     assert code == 0 and json.loads(out)["installed"] == "lights"
+
+
+def test_build_skill_no_finetune_is_smaller_and_parses(cli, tmp_path):
+    tuned, plain = tmp_path / "tuned.skill", tmp_path / "plain.skill"
+    args = ("build-skill", str(FIXTURES / "lights_snips.json"), "--name", "lights", "-o")
+    assert cli(*args, str(tuned))[0] == 0
+    code, out, err = cli(*args, str(plain), "--no-finetune")
+    assert code == 0, err
+    rep = json.loads(out)
+    assert rep["encoder_bytes"] == 0 and rep["bytes"] < tuned.stat().st_size
+    code, out, err = cli("skills", "install", str(plain))
+    assert code == 0, err
+    code, out, err = cli("parse", "turn on the lights in the kitchen", "--skill", "lights")
+    assert code == 0 and json.loads(out)["skill"] == "lights"
 
 
 def test_build_skill_with_gazetteer_parses_with_it(cli, tmp_path):
