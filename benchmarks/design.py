@@ -5,7 +5,10 @@ Three ways to get a skill, each evaluated on the skill's test rows with the skil
 - **A** (shipped): the default model's ``.skill`` heads on the shared int8 encoder trained jointly on all 29 skills.
   Build time is the default build's student training time divided by its number of skills (amortized).
 - **A'** (new skill, frozen shared encoder): ``compile_skill`` from the skill's train rows, heads only, on the
-  shipped base. This is the path a third-party skill takes.
+  shipped base (``build-skill --no-finetune``).
+- **C** (new skill, shared encoder + its own slot encoder): ``compile_skill`` as ``build-skill`` runs it by default:
+  A' plus a copy of the shared encoder fine-tuned with the slot head, shipped in the ``.skill`` (intents stay on the
+  shared encoder). This is the path a third-party skill takes.
 - **B** (per-skill encoder): a fresh BiLSTM encoder (base dimensions) + heads trained on the skill's train rows
   only, over the same shared embedding table (dequantized int8 table, frozen) and the same patch rows as A;
   exported to ONNX, int8-quantized and run by the runtime from a temporary model folder.
@@ -13,7 +16,8 @@ Three ways to get a skill, each evaluated on the skill's test rows with the skil
 Also measured: artifact size per skill, build time, resident memory (RSS delta in a child process of one more
 encoder session and of one more loaded ``.skill``), and the projected cost of 29 skills under each design.
 Writes ``benchmarks/results/design/design.json`` (``table_markdown`` and a verdict generated from the numbers).
-Per-skill results are cached in ``--work`` so an interrupted run resumes.
+Per-skill results are cached in ``--work`` so an interrupted run resumes. Parse latency is CPU time per
+``parse(text, skill=...)`` in this process (one thread), median and p99 over the skill's test rows.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ log = logging.getLogger("benchmarks.design")
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "edge_nlu" / "models" / "default"
 DEFAULT_SKILLS = "snips,alarm,calendar,iot,play,email"
+DESIGNS = ("A", "A'", "C", "B")
 N_SESSIONS = 8  # sessions / skills created in the child process to measure the per-instance RSS
 
 _RSS_CHILD = r"""
@@ -112,8 +117,15 @@ def skill_rows(skill: str, split: str) -> list[Utterance]:
 
 def parse_eval(nlu, name: str, gold: list[Utterance]) -> dict:
     texts = [u.text for u in gold]
+    for t in texts[:20]:  # warm-up: sessions, caches
+        nlu.parse(t, skill=name)
+    results, cpu = [], []
+    for t in texts:
+        t0 = time.thread_time_ns()
+        results.append(nlu.parse(t, skill=name))
+        cpu.append((time.thread_time_ns() - t0) / 1e6)
     pred = []
-    for t, r in zip(texts, nlu.parse_batch(texts, skill=name), strict=True):
+    for t, r in zip(texts, results, strict=True):
         if r.out_of_scope or r.intent is None:
             pred.append(Utterance(text=t, intent="oos", slots=[], skill=None))
         else:
@@ -125,6 +137,8 @@ def parse_eval(nlu, name: str, gold: list[Utterance]) -> dict:
         "intent_accuracy": pct(m["intent_accuracy"]),
         "slot_f1": pct(m["slot_f1"]),
         "exact_match": pct(m["exact_match"]),
+        "p50_ms": round(float(np.percentile(cpu, 50)), 3),
+        "p99_ms": round(float(np.percentile(cpu, 99)), 3),
     }
 
 
@@ -145,25 +159,45 @@ def design_a(model: Path, skill: str, gold: list[Utterance], amortized_s: float)
     return rec
 
 
-def design_a_new(model: Path, skill: str, train: list[Utterance], gold: list[Utterance]) -> dict:
+def design_a_new(
+    model: Path, skill: str, train: list[Utterance], gold: list[Utterance], finetune: bool = False
+) -> dict:
+    """A' (``finetune`` False) or C: a skill compiled on the frozen shipped base, parsed by the runtime."""
+    import zipfile
+
     import edge_nlu.runtime.nlu as nlu_mod
     from export.skill_compiler import compile_skill
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"{skill}.skill"
         t0 = time.perf_counter()
-        info = compile_skill(definition_from_utterances(skill, train), model, out)
+        info = compile_skill(definition_from_utterances(skill, train), model, out, finetune=finetune)
         secs = time.perf_counter() - t0
         nlu = nlu_mod.load(model, home=Path(tmp) / "home")
         name = nlu.install_skill(out, name=f"new_{skill}")
         rec = parse_eval(nlu, name, gold)
+        rss = rss_mb("skill", out)
+        if info.get("encoder_bytes"):  # C: its own encoder session as well, made on the skill's first parse
+            enc = Path(tmp) / "encoder.onnx"
+            enc.write_bytes(zipfile.ZipFile(out).read("encoder.onnx"))
+            rss += rss_mb("onnx", enc, emb=json.loads((model / "base" / "manifest.json").read_text())["dims"]["emb"])
         rec.update(
             bytes=out.stat().st_size,
+            encoder_bytes=info.get("encoder_bytes", 0),
             build_seconds=round(secs, 1),
             patch_rows=info["patch_rows"],
-            rss_mb=rss_mb("skill", out),
+            rss_mb=round(rss, 3),
         )
     return rec
+
+
+def measure(d: str, model: Path, name: str, train, gold, amortized: float, epochs: int, cfg: dict) -> dict:
+    """One design's record for one skill."""
+    if d == "A":
+        return design_a(model, name, gold, amortized)
+    if d == "B":
+        return design_b(model, name, train, gold, epochs, cfg)
+    return design_a_new(model, name, train, gold, finetune=d == "C")
 
 
 # -- design B ---------------------------------------------------------------------------------------------------
@@ -246,12 +280,13 @@ def _f2(x: float | None) -> str:
 
 def summarize(per_skill: dict[str, dict], n_skills: int, base_bytes: int, enc_bytes: int, base_rss: float) -> dict:
     s = {}
-    for d in ("A", "A'", "B"):
+    for d in DESIGNS:
         rows = [r[d] for r in per_skill.values()]
         s[d] = {k: _mean([r[k] for r in rows]) for k in ("intent_accuracy", "slot_f1", "exact_match")}
         s[d]["kb"] = round(_mean([r["bytes"] for r in rows]) / 1024, 1)
         s[d]["build_seconds"] = round(_mean([r["build_seconds"] for r in rows]), 1)
         s[d]["rss_mb"] = round(float(np.mean([r["rss_mb"] for r in rows])), 3)
+        s[d]["p50_ms"] = round(float(np.median([r["p50_ms"] for r in rows])), 3)
     # approximate 95% band of a difference of two macro means (binomial per skill, unpaired: conservative)
     k = max(1, len(per_skill))
     s["noise95"] = {}
@@ -271,15 +306,19 @@ def summarize(per_skill: dict[str, dict], n_skills: int, base_bytes: int, enc_by
         "skills": n_skills,
         "A_disk_mb": round((base_bytes / 1024 + n_skills * a_kb) / 1024, 2),
         "A_new_disk_mb": round((base_bytes / 1024 + n_skills * s["A'"]["kb"]) / 1024, 2),
+        "C_disk_mb": round((base_bytes / 1024 + n_skills * s["C"]["kb"]) / 1024, 2),
         "B_disk_mb": round((shared_kb + n_skills * b_kb) / 1024, 2),
         "A_rss_mb": round(base_rss + n_skills * s["A"]["rss_mb"], 1),
         "A_new_rss_mb": round(base_rss + n_skills * s["A'"]["rss_mb"], 1),
+        "C_rss_mb": round(base_rss + n_skills * s["C"]["rss_mb"], 1),
         "B_rss_mb": round(base_rss + n_skills * s["B"]["rss_mb"], 1),
         "A_build_seconds": round(n_skills * s["A"]["build_seconds"], 0),
         "A_new_build_seconds": round(n_skills * s["A'"]["build_seconds"], 0),
+        "C_build_seconds": round(n_skills * s["C"]["build_seconds"], 0),
         "B_build_seconds": round(n_skills * s["B"]["build_seconds"], 0),
         "note": "base RSS (tokenizer, mmap'd int8 embeddings, one encoder session) counted once in both designs; "
-        "B adds one encoder session per skill, A one .skill each; disk: B keeps the shared embeddings/tokenizer",
+        "B adds one encoder session per skill, A one .skill each, C both (its .skill holds its encoder); disk: B "
+        "keeps the shared embeddings/tokenizer",
     }
     return s
 
@@ -327,24 +366,33 @@ def verdict(s: dict) -> str:
         )
     else:
         third = "On these numbers the shared design is not cheaper, so the choice should be revisited."
-    return " ".join([first, second, third])
+    c = s["C"]
+    fourth = (
+        f"A new skill that fine-tunes its own copy of the encoder for its slots (C) is "
+        f"{cmp(c['slot_f1'], an['slot_f1'], 'slot_f1', 'slot F1')} and "
+        f"{cmp(c['exact_match'], an['exact_match'], 'exact_match', 'exact match')} against heads only (A'), "
+        f"for {c['kb']:.0f} vs {an['kb']:.0f} KB, {c['rss_mb']:.2f} vs {an['rss_mb']:.3f} MB resident per skill and "
+        f"{c['p50_ms']:.2f} vs {an['p50_ms']:.2f} ms a parse (median of the skills' p50 CPU time)."
+    )
+    return " ".join([first, second, third, fourth])
 
 
 def table_markdown(per_skill: dict[str, dict], s: dict) -> str:
-    head = "| skill | design | n | intent acc | slot F1 | exact | size KB | build s | RSS MB |"
-    lines = [head, "|" + "---|" * 9]
+    head = "| skill | design | n | intent acc | slot F1 | exact | size KB | build s | RSS MB | parse p50 / p99 ms |"
+    lines = [head, "|" + "---|" * 10]
     for name, r in per_skill.items():
-        for d in ("A", "A'", "B"):
+        for d in DESIGNS:
             x = r[d]
             lines.append(
                 f"| {name} | {d} | {x['n']} | {_f2(x['intent_accuracy'])} | {_f2(x['slot_f1'])} | "
-                f"{_f2(x['exact_match'])} | {x['bytes'] / 1024:.1f} | {x['build_seconds']:.1f} | {x['rss_mb']:.3f} |"
+                f"{_f2(x['exact_match'])} | {x['bytes'] / 1024:.1f} | {x['build_seconds']:.1f} | {x['rss_mb']:.3f} | "
+                f"{x['p50_ms']:.2f} / {x['p99_ms']:.2f} |"
             )
-    for d in ("A", "A'", "B"):
+    for d in DESIGNS:
         x = s[d]
         lines.append(
             f"| **mean** | {d} | | {x['intent_accuracy']:.2f} | {x['slot_f1']:.2f} | {x['exact_match']:.2f} | "
-            f"{x['kb']:.1f} | {x['build_seconds']:.1f} | {x['rss_mb']:.3f} |"
+            f"{x['kb']:.1f} | {x['build_seconds']:.1f} | {x['rss_mb']:.3f} | {x['p50_ms']:.2f} (median) |"
         )
     p = s["projection"]
     lines += [
@@ -355,6 +403,8 @@ def table_markdown(per_skill: dict[str, dict], s: dict) -> str:
         f"{p['A_build_seconds']:.0f} |",
         f"| A' (shared encoder, heads-only compile) | {p['A_new_disk_mb']:.2f} | {p['A_new_rss_mb']:.1f} | "
         f"{p['A_new_build_seconds']:.0f} |",
+        f"| C (shared encoder, compile with its own fine-tuned slot encoder) | {p['C_disk_mb']:.2f} | "
+        f"{p['C_rss_mb']:.1f} | {p['C_build_seconds']:.0f} |",
         f"| B (per-skill encoder) | {p['B_disk_mb']:.2f} | {p['B_rss_mb']:.1f} | {p['B_build_seconds']:.0f} |",
     ]
     return "\n".join(lines)
@@ -386,20 +436,15 @@ def main(argv: list[str] | None = None) -> int:
     # small skills first, so partial results come early
     for name in sorted(names, key=lambda n: len(skill_rows(n, "train"))):
         cache = work / f"{name}__e{epochs}.json"
-        if cache.exists() and not args.fresh:
-            per_skill[name] = json.loads(cache.read_text())
-            log.info("%s: cached", name)
-            continue
+        rec = json.loads(cache.read_text()) if cache.exists() and not args.fresh else {}
         train, gold = skill_rows(name, "train"), skill_rows(name, "test")
-        log.info("%s: %d train, %d test rows", name, len(train), len(gold))
-        rec = {"n_train": len(train)}
-        rec["A"] = design_a(model, name, gold, amortized)
-        log.info("%s A: %s", name, rec["A"])
-        rec["A'"] = design_a_new(model, name, train, gold)
-        log.info("%s A': %s", name, rec["A'"])
-        rec["B"] = design_b(model, name, train, gold, epochs, cfg)
-        log.info("%s B: %s", name, rec["B"])
-        cache.write_text(json.dumps(rec, indent=1))
+        rec["n_train"] = len(train)
+        log.info("%s: %d train, %d test rows; measured already: %s", name, len(train), len(gold), sorted(rec))
+        for d in DESIGNS:
+            if d not in rec:
+                rec[d] = measure(d, model, name, train, gold, amortized, epochs, cfg)
+                log.info("%s %s: %s", name, d, rec[d])
+                cache.write_text(json.dumps(rec, indent=1))
         per_skill[name] = rec
     per_skill = {n: per_skill[n] for n in names}
     base = model / "base"
@@ -427,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
             "skill), skill given, through edge_nlu.runtime (int8 encoder), scored by edge_nlu.metrics.evaluate",
             "A": "shipped .skill on the shared encoder; build s = default build student training / skills (amortized)",
             "A'": "compile_skill from the skill's train rows on the frozen shipped base (heads only)",
+            "C": "compile_skill as build-skill runs it: A' plus a copy of the shared encoder fine-tuned with the slot "
+            "head (export.skill_encoder), shipped in the .skill; RSS = the .skill + its encoder session",
             "B": "fresh BiLSTM (base dims) + heads + CRF on the skill's train rows only, shared int8 embeddings "
             "dequantized and frozen (emb_lr=0), same patch rows as A, no negatives (no other skill in its training), "
             "same student hyper-parameters as the default build, no teacher (the default build used none either), "
