@@ -66,12 +66,15 @@ def encoder_from_onnx(path: Path, emb: int, hidden: int) -> Encoder | None:
     return enc
 
 
-def context_features(out: torch.Tensor, table: torch.Tensor, batch: list, first: torch.Tensor, case, msk):
-    """Torch twin of :func:`edge_nlu.runtime.skill.slot_features` ("context") for a padded batch: each word's first
-    piece state, its neighbours' states, its embedding and its shape one-hot [B, N, 3*2H + E + shapes]."""
+def slot_features(kind: str, out: torch.Tensor, table: torch.Tensor, batch: list, first: torch.Tensor, case, msk):
+    """Torch twin of :func:`edge_nlu.runtime.skill.slot_features` for a padded batch: "states", each word's first
+    piece state [B, N, 2H]; "context", that state, its neighbours' states, its embedding and its shape one-hot
+    [B, N, 3*2H + E + shapes]."""
     b, n = first.shape
     ar = torch.arange(b)[:, None]
     f = out[ar, first] * msk[..., None]
+    if kind == "states":
+        return f
     z = torch.zeros_like(f[:, :1])
     prev = torch.cat([z, f[:, :-1]], 1)
     nxt = torch.cat([f[:, 1:], z], 1) * msk[..., None]
@@ -96,12 +99,13 @@ def finetune_slot_encoder(
     word_drop: float = 0.2,
     l2: float = 1e-3,
     seed: int = 0,
+    features: str = "context",
 ) -> dict[str, np.ndarray]:
     """Train ``encoder`` (in place) and the slot head in ``weights`` (slot_w, slot_b, transitions, lex_w) on the
     slot CRF loss; returns ``weights`` with the new slot head. ``table``: the float embedding rows the runtime
     reads (shared table dequantized, then the patch rows); ``seqs``: (piece ids, word shapes, first piece of each
     word) per utterance; ``word_drop``: share of pieces blanked at the encoder input (the [PAD] row), as in base
-    training, so slots are read from context as well as from the word."""
+    training, so slots are read from context as well as from the word; ``features``: the slot head's input kind."""
     from export.skill_compiler import lexical_sum, lexical_tensor
 
     torch.manual_seed(seed)
@@ -143,7 +147,7 @@ def finetune_slot_encoder(
                 tgt[j, : len(tg)] = torch.tensor(tg)
                 msk[j, : len(tg)] = 1
             out, _ = encoder(emb[ids], case, torch.tensor([len(x[0]) for x in batch]))
-            feats = context_features(out, emb, batch, first, case, msk)
+            feats = slot_features(features, out, emb, batch, first, case, msk)
             em = feats @ sw + sb
             loss = l2 * sw.pow(2).sum()
             if use_lex:
