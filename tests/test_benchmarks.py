@@ -379,3 +379,44 @@ def test_minilm_system_fits_and_parses_one_skill(tmp_path):
         make_system("minilm")
     with pytest.raises(SystemUnavailable, match="model.pt"):
         make_system("minilm", tmp_path, protocol=True)
+
+
+def test_design_summary_table_and_verdict_cover_every_design():
+    """benchmarks.design's report from per-skill records: every design gets its table rows, a projected cost for the
+    default build's skill count, and the generated verdict compares C with A' (no hand-written conclusion)."""
+    from benchmarks.design import DESIGNS, summarize, table_markdown, verdict
+
+    def rec(acc: float, kb: float, rss: float, p50: float) -> dict:
+        return {
+            "n": 100,
+            "intent_accuracy": acc,
+            "slot_f1": acc - 10,
+            "exact_match": acc - 20,
+            "bytes": kb * 1024,
+            "build_seconds": 10.0,
+            "rss_mb": rss,
+            "p50_ms": p50,
+            "p99_ms": 2 * p50,
+        }
+
+    per_skill = {
+        "alarm": {
+            "A": rec(95, 50, 0.1, 0.4),
+            "A'": rec(94, 45, 0.1, 0.4),
+            "C": rec(94, 330, 0.9, 0.6),
+            "B": rec(93, 310, 0.7, 0.3),
+        },
+        "iot": {
+            "A": rec(90, 60, 0.1, 0.4),
+            "A'": rec(89, 55, 0.1, 0.4),
+            "C": rec(89, 340, 0.9, 0.6),
+            "B": rec(88, 320, 0.7, 0.3),
+        },
+    }
+    s = summarize(per_skill, 29, 5_000_000, 290_000, 20.0)
+    assert set(DESIGNS) <= set(s) and s["C"]["kb"] == 335.0 and s["C"]["p50_ms"] == 0.6
+    assert s["projection"]["C_disk_mb"] > s["projection"]["A_new_disk_mb"]
+    table = table_markdown(per_skill, s)
+    assert table.count("| alarm |") == len(DESIGNS) and "| **mean** | C |" in table and "| C (shared encoder" in table
+    v = verdict(s)
+    assert "(C)" in v and "335 vs 50 KB" in v
