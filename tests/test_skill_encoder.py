@@ -148,3 +148,24 @@ def test_a_skill_encoder_of_the_wrong_width_is_refused(pizza_skill, tiny_model, 
     with pytest.raises(ArtifactError, match="wide") as e:
         sk.slot_states(base, seq)
     assert "encoder.onnx" in str(e.value)
+
+
+def test_add_to_skill_gives_a_jointly_trained_skill_its_own_encoder(tiny_model, home, tmp_path):
+    """``export.skill_encoder.add_to_skill``: a base's own skill (states features, lexical expert) gets a fine-tuned
+    slot encoder; the rest of the skill is kept, and the new file installs and parses."""
+    import edge_nlu
+    from edge_nlu.data import data_dir
+    from edge_nlu.definitions.jsonl import read_jsonl
+    from edge_nlu.runtime.skill import Skill
+    from export.skill_encoder import add_to_skill
+
+    rows = [u for u in read_jsonl(data_dir() / "hwu64" / "train.jsonl") if u.skill == "alarm" and u.intent][:40]
+    out = tmp_path / "alarm.skill"
+    info = add_to_skill(tiny_model, "alarm", rows, out)
+    assert info["rows"] == 40 and info["encoder_bytes"] > 0
+    old, new = Skill(tiny_model / "skills" / "alarm.skill"), Skill(out)
+    assert new.has_encoder and not old.has_encoder
+    assert new.intents == old.intents and new.tags == old.tags and np.array_equal(new.intent_w, old.intent_w)
+    nlu = edge_nlu.load(tiny_model, home=home)
+    nlu.install_skill(out, name="alarm2")
+    assert nlu.parse("wake me up at seven", skill="alarm2").skill == "alarm2"
