@@ -331,6 +331,7 @@ def cmd_skills(args: argparse.Namespace) -> int:
             slots={s: sk.slot_types.get(s, {}) for s in sorted({t[2:] for t in sk.tags if t != "O"})},
             patch_rows=len(sk.patch),
             lexical=sk.lexical if sk.lex_w is not None else None,
+            slot_encoder=sk.has_encoder,  # its own fine-tuned encoder copy for slots (build-skill's default)
         )
         _emit(info)
     return 0

@@ -195,6 +195,8 @@ def test_build_skill(cli, tmp_path):
     assert rep["encoder_bytes"] > 0  # the skill's own fine-tuned slot encoder, by default
     code, out, err = cli("skills", "install", str(out_path))
     assert code == 0 and json.loads(out)["installed"] == "lights"
+    code, out, err = cli("skills", "info", "lights")
+    assert code == 0 and json.loads(out)["slot_encoder"] is True
 
 
 def test_build_skill_no_finetune_is_smaller_and_parses(cli, tmp_path):
