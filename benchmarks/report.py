@@ -284,8 +284,22 @@ def snips2017_section(recs: list[dict], published: dict[str, dict[int, float]], 
         }
     )
     if bases:
+        ft = sorted(
+            {
+                json.dumps(c.get("finetune"), sort_keys=True)
+                for r in recs
+                if (c := (r.get("system_info") or {}).get("compiler"))
+            }
+        )
+        how = (
+            ", with its own copy of the encoder fine-tuned for its slots (`export/skill_encoder.py`: "
+            + "; ".join(ft)
+            + ")"
+            if ft and ft != ["null"]
+            else ""
+        )
         lines += [
-            "edge-nlu rows: a skill compiled per draw on the frozen base built from " + "; ".join(bases) + ".",
+            "edge-nlu rows: a skill compiled per draw on the frozen base built from " + "; ".join(bases) + how + ".",
             "",
         ]
     minilm = ("minilm", "minilm-int8")
