@@ -314,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--core", type=int, default=1)
     ap.add_argument("--work", default=None, help="work folder (default: a temporary one, removed afterwards)")
     add_output_args(ap, OUT_JSON, OUT_PNG)
+    ap.add_argument("--note", help="a line printed under the table in RESULTS (what the copied skill is)")
     ap.add_argument("--copies", help=argparse.SUPPRESS)
     a = parse_args(ap, argv)
     if a.worker:
@@ -374,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     ic = summarize(inst["install_cpu_ns"])
     res: dict = {
         "section": "scale",
+        **({"notes": a.note} if a.note else {}),
         "install": {"wall": iw, "cpu": ic},
         "disk": disk,
         "disk_one": inst["disk_one"],

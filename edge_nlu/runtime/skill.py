@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,7 +94,9 @@ class Skill:
             self._catalog_bytes = members["catalog.json"]  # parsed on the first slot that needs it
             # the skill's own slot encoder (compiled with fine-tuning): a session is made on the first parse
             self._encoder_bytes: bytes | None = members.get("encoder.onnx")
+            self._has_encoder = self._encoder_bytes is not None
             self._encoder = None
+            self._encoder_lock = threading.Lock()
             w = np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False)
             arrays = {k: w[k] for k in w.files}
         except Exception as e:
@@ -216,28 +219,36 @@ class Skill:
     @property
     def has_encoder(self) -> bool:
         """Whether the skill carries its own fine-tuned encoder for its slot head (else it reads the base's)."""
-        return self._encoder_bytes is not None
+        return self._has_encoder
 
     def slot_states(self, base: Base, seq: Sequence) -> np.ndarray:
         """Per-piece states [T, 2H] of ``seq`` from the skill's own encoder (a copy of the base's, fine-tuned on the
         skill's utterances at compile time). Only the slot head reads them: intents are scored on the base
         encoder's pooled vector, so routing compares every skill on the same features."""
-        if self._encoder is None:
-            from edge_nlu.runtime.base import encoder_session
-
-            where = f"{self.path}:encoder.onnx"
-            sess = encoder_session(self._encoder_bytes, base.threads, where)
-            width = sess.get_outputs()[0].shape[-1]
-            if sess.get_outputs()[0].name != "states" or width != base.dims.get("states"):
-                raise ArtifactError(
-                    f"encoder outputs {sess.get_outputs()[0].name} of width {width}, the base's states are "
-                    f"{base.dims.get('states')} wide",
-                    file=where,
-                    check="dims",
-                )
-            self._encoder = sess
+        sess = self._encoder
+        if sess is None:
+            with self._encoder_lock:  # one session per skill, even when threads parse with it at once
+                if self._encoder is None:
+                    self._encoder = self._make_encoder(base)
+                sess = self._encoder
         emb = base.embed(seq.ids[None], self.patch_q, self.patch_s)
-        return self._encoder.run(["states"], {"emb": emb, "case": seq.case[None]})[0][0]
+        return sess.run(["states"], {"emb": emb, "case": seq.case[None]})[0][0]
+
+    def _make_encoder(self, base: Base):
+        from edge_nlu.runtime.base import encoder_session
+
+        where = f"{self.path}:encoder.onnx"
+        sess = encoder_session(self._encoder_bytes, base.threads, where, arena=False)
+        width = sess.get_outputs()[0].shape[-1]
+        if sess.get_outputs()[0].name != "states" or width != base.dims.get("states"):
+            raise ArtifactError(
+                f"encoder outputs {sess.get_outputs()[0].name} of width {width}, the base's states are "
+                f"{base.dims.get('states')} wide",
+                file=where,
+                check="dims",
+            )
+        self._encoder_bytes = None  # the session holds the graph: 290 KB less per resident skill
+        return sess
 
     def slot_input(self, base: Base, seq: Sequence, states: np.ndarray) -> np.ndarray:
         """Per-word input of the slot head [n_words, F] for an encoded sequence (:func:`slot_features`)."""
