@@ -69,6 +69,7 @@ def test_compiled_skill_carries_its_encoder_and_uses_it(pizza_skill, tiny_model,
     sc.compile_skill(read_definition(FIXTURES / "pizza_alexa.json"), tiny_model, plain)
     assert not Skill(plain).has_encoder
     assert "encoder.onnx" not in zipfile.ZipFile(plain).namelist()
+    assert json.loads(zipfile.ZipFile(plain).read("manifest.json"))["format_version"] == 1  # older runtimes read it
     assert plain.stat().st_size < pizza_skill.stat().st_size
 
     nlu = edge_nlu.load(tiny_model, home=home)
@@ -108,15 +109,30 @@ def test_skill_encoder_member_is_verified(pizza_skill, tmp_path):
     with pytest.raises(ArtifactError, match="missing"):
         Skill(gone)
 
-    def unlisted(m):
-        man = json.loads(m["manifest.json"])
-        del man["files"]["encoder.onnx"]
-        m["manifest.json"] = json.dumps(man).encode()
+    def unlisted(version: int):
+        def edit(m):
+            man = json.loads(m["manifest.json"])
+            del man["files"]["encoder.onnx"]
+            man["format_version"] = version
+            m["manifest.json"] = json.dumps(man).encode()
+
+        return edit
 
     extra = tmp_path / "extra.skill"
-    _rewrite(pizza_skill, extra, unlisted)
+    _rewrite(pizza_skill, extra, unlisted(2))  # version 2 promises an encoder its manifest does not list
+    with pytest.raises(ArtifactError, match="without an encoder.onnx"):
+        Skill(extra)
+    _rewrite(pizza_skill, extra, unlisted(1))  # a version-1 manifest with an encoder slipped into the archive
     with pytest.raises(ArtifactError, match="sha256"):
         Skill(extra)
+
+
+def test_a_skill_with_its_own_encoder_is_format_version_2(pizza_skill):
+    """A runtime that reads only version 1 refuses such a skill instead of parsing its slots from the shared
+    encoder's states (a heads-only skill stays version 1: see the test above)."""
+    from edge_nlu.runtime.artifacts import SKILL_ENCODER_VERSION
+
+    assert json.loads(zipfile.ZipFile(pizza_skill).read("manifest.json"))["format_version"] == SKILL_ENCODER_VERSION
 
 
 def test_a_skill_encoder_of_the_wrong_width_is_refused(pizza_skill, tiny_model, tmp_path):

@@ -3,11 +3,11 @@
 A *base* is a folder: tokenizer.json, embeddings.npy (int8) + scales.npy, encoder.onnx, negatives.npy (pooled
 vectors used as NONE examples when compiling new skills), projection.npy (teacher → student embedding projection,
 for new skills' patches) and manifest.json. A *skill* is one zip file (manifest.json, labels.json, weights.npz,
-patch.json, catalog.json, and encoder.onnx when the skill was compiled with its own fine-tuned slot encoder), so
-installing it is one atomic rename. Both manifests carry a format version, the sha256
-and size of every file and the dimensions; a skill names the base it was built for (``base_id``: hash of the base's
-tokenizer, embeddings and encoder) so a runtime refuses a corrupted file or a skill built for another base with an
-error naming the file and the check that failed.
+patch.json, catalog.json, and encoder.onnx when the skill was compiled with its own fine-tuned slot encoder: format
+version 2, which a version-1 runtime refuses), so installing it is one atomic rename. Both manifests carry a format
+version, the sha256 and size of every file and the dimensions; a skill names the base it was built for
+(``base_id``: hash of the base's tokenizer, embeddings and encoder) so a runtime refuses a corrupted file or a skill
+built for another base with an error naming the file and the check that failed.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ FORMAT_VERSION = 1
 BASE_FILES = ("tokenizer.json", "embeddings.npy", "scales.npy", "encoder.onnx", "negatives.npy", "projection.npy")
 SKILL_FILES = ("labels.json", "weights.npz", "patch.json", "catalog.json")
 SKILL_OPTIONAL = ("encoder.onnx",)  # a skill's own (fine-tuned, int8) copy of the base encoder, for its slot head
+# a skill with its own slot encoder is format version 2: a runtime that reads only version 1 refuses it, rather than
+# ignore the member and read its slots from the shared encoder's states, which its slot head was not trained on
+SKILL_ENCODER_VERSION = 2
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -117,7 +120,7 @@ def write_skill(path: Path, members: dict[str, bytes], meta: dict) -> dict:
     """Write a skill zip at ``path`` (caller makes it atomic); ``meta`` goes into its manifest."""
     manifest = {
         "format": SKILL_FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": SKILL_ENCODER_VERSION if "encoder.onnx" in members else FORMAT_VERSION,
         "files": {k: {"sha256": sha256_bytes(v), "size": len(v)} for k, v in members.items()},
         **meta,
     }
@@ -185,15 +188,22 @@ def read_skill(path: Path, base_manifest: dict | None = None) -> tuple[dict, dic
         raise ArtifactError(f"not a readable skill archive ({_why(e)})", file=where, check="zip") from None
     if not isinstance(manifest, dict) or manifest.get("format") != SKILL_FORMAT:
         raise ArtifactError("not an edge-nlu skill", file=where + ":manifest.json", check="format")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    version = manifest.get("format_version")
+    if type(version) is not int or version not in (FORMAT_VERSION, SKILL_ENCODER_VERSION):
         raise ArtifactError(
-            f"format version {manifest.get('format_version')!r}, this runtime reads {FORMAT_VERSION}",
+            f"format version {version!r}, this runtime reads {FORMAT_VERSION} and {SKILL_ENCODER_VERSION}",
             file=where + ":manifest.json",
             check="format_version",
         )
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise ArtifactError("lists no files", file=where + ":manifest.json", check="manifest")
+    if ("encoder.onnx" in files) != (version == SKILL_ENCODER_VERSION):
+        raise ArtifactError(
+            f"format version {version} {'without' if version == SKILL_ENCODER_VERSION else 'with'} an encoder.onnx",
+            file=where + ":manifest.json",
+            check="format_version",
+        )
     # an optional member is checked like the others when either the archive or the manifest has it: one listed
     # but absent, or present but unlisted (added after the manifest was written), is refused
     for n in SKILL_FILES + tuple(n for n in SKILL_OPTIONAL if n in members or n in files):
