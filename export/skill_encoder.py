@@ -135,7 +135,8 @@ def finetune_slot_encoder(
     data = [(s[0], s[1], s[2], t, x) for s, t, x in zip(seqs, tags, lex)]
     order = list(range(len(data)))
     encoder.train()
-    for _ in range(epochs):
+    for ep in range(epochs):
+        t0, total, steps = time.perf_counter(), 0.0, 0
         rng.shuffle(order)
         for s in range(0, len(order), batch_size):
             batch = [data[i] for i in order[s : s + batch_size] if data[i][3]]
@@ -166,6 +167,9 @@ def finetune_slot_encoder(
             opt.zero_grad()
             loss.backward()
             opt.step()
+            total, steps = total + float(loss), steps + 1
+        rate = len(order) / max(time.perf_counter() - t0, 1e-9)
+        log.info("slot encoder epoch %d/%d: loss %.3f (%.0f utterances/s)", ep + 1, epochs, total / max(steps, 1), rate)
     encoder.eval()
     out_w = dict(weights)
     out_w.update(slot_w=sw.detach().numpy(), slot_b=sb.detach().numpy(), transitions=trans.detach().numpy())
