@@ -75,10 +75,15 @@ def session():
     s.run(None, {"emb": np.zeros((1, 12, emb), np.float32), "case": np.zeros((1, 12), np.int64)})
     return s
 
+# a skill with its own slot encoder: its session as the runtime makes it, on a base loaded before the measure
+B = Base(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[1] == "skill" else None
+
 def skill():
     sk = Skill(path)
     sk.decode(np.zeros((5, sk.slot_w.shape[0]), np.float32))
     sk.intent_probs(np.zeros((1, sk.intent_w.shape[0]), np.float32))
+    if B is not None and sk.has_encoder:
+        sk.slot_states(B, B.sequence(B.tokenize("set an alarm for seven tomorrow morning please")))
     return sk
 
 if kind == "base":
@@ -96,11 +101,12 @@ print(json.dumps({"mb": (rss() - r0) / n}))
 """
 
 
-def rss_mb(kind: str, path: Path, n: int = N_SESSIONS, emb: int = 128) -> float:
-    """RSS (MB) of one more ``kind`` instance ("onnx" session, "skill", or the whole "base"), in a child."""
+def rss_mb(kind: str, path: Path, n: int = N_SESSIONS, emb: int = 128, base: Path | None = None) -> float:
+    """RSS (MB) of one more ``kind`` instance ("onnx" session, "skill", or the whole "base"), in a child; ``base``:
+    for a skill with its own slot encoder, the base to run it on once (so its session counts, as when parsing)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     out = subprocess.run(
-        [sys.executable, "-c", _RSS_CHILD, kind, str(path), str(n), str(emb)],
+        [sys.executable, "-c", _RSS_CHILD, kind, str(path), str(n), str(emb), *([str(base)] if base else [])],
         capture_output=True,
         text=True,
         env=env,
@@ -163,8 +169,6 @@ def design_a_new(
     model: Path, skill: str, train: list[Utterance], gold: list[Utterance], finetune: bool = False
 ) -> dict:
     """A' (``finetune`` False) or C: a skill compiled on the frozen shipped base, parsed by the runtime."""
-    import zipfile
-
     import edge_nlu.runtime.nlu as nlu_mod
     from export.skill_compiler import compile_skill
 
@@ -176,11 +180,7 @@ def design_a_new(
         nlu = nlu_mod.load(model, home=Path(tmp) / "home")
         name = nlu.install_skill(out, name=f"new_{skill}")
         rec = parse_eval(nlu, name, gold)
-        rss = rss_mb("skill", out)
-        if info.get("encoder_bytes"):  # C: its own encoder session as well, made on the skill's first parse
-            enc = Path(tmp) / "encoder.onnx"
-            enc.write_bytes(zipfile.ZipFile(out).read("encoder.onnx"))
-            rss += rss_mb("onnx", enc, emb=json.loads((model / "base" / "manifest.json").read_text())["dims"]["emb"])
+        rss = rss_mb("skill", out, base=model / "base")  # C: with the session its first parse makes
         rec.update(
             bytes=out.stat().st_size,
             encoder_bytes=info.get("encoder_bytes", 0),
@@ -473,7 +473,8 @@ def main(argv: list[str] | None = None) -> int:
             "A": "shipped .skill on the shared encoder; build s = default build student training / skills (amortized)",
             "A'": "compile_skill from the skill's train rows on the frozen shipped base (heads only)",
             "C": "compile_skill as build-skill runs it: A' plus a copy of the shared encoder fine-tuned with the slot "
-            "head (export.skill_encoder), shipped in the .skill; RSS = the .skill + its encoder session",
+            "head (export.skill_encoder), shipped in the .skill; RSS = the .skill after one slot_states call (its "
+            "encoder session made as the runtime makes it)",
             "B": "fresh BiLSTM (base dims) + heads + CRF on the skill's train rows only, shared int8 embeddings "
             "dequantized and frozen (emb_lr=0), same patch rows as A, no negatives (no other skill in its training), "
             "same student hyper-parameters as the default build, no teacher (the default build used none either), "
