@@ -290,13 +290,21 @@ def lexical_templates(gazetteer: bool | None = None) -> str:
     return TEMPLATES
 
 
+def row_inputs(base, u: Utterance, patch: dict[str, int], tag_index: dict[str, int], gaz=None):
+    """One utterance's encoder input (patch words as their rows), its BIO tag ids and its hashed lexical ids."""
+    from edge_nlu.words import spans_to_bio
+
+    tk = base.tokenize(u.text)
+    seq = base.sequence(tk, 0, patch)
+    tags = [tag_index.get(t, 0) for t in spans_to_bio(tk.words, u.slots)]
+    return seq, tags, lexical_ids([w for w, _, _ in tk.words], gaz=gaz)
+
+
 def _features(
     base, rows, labels: SkillLabels, patch_q: np.ndarray | None, patch_s: np.ndarray | None, gazetteer: bool = False
 ):
     """Pooled vectors, per-word slot features, tag ids, lexical ids and encoder inputs (piece ids, word shapes,
     first piece of each word) of ``rows`` from the base's (int8) encoder, patch overlaid."""
-    from edge_nlu.words import spans_to_bio
-
     pooled, states, tags, lex, seqs = [], [], [], [], []
     ti = {t: i for i, t in enumerate(labels.tags)}
     gaz = None
@@ -305,14 +313,13 @@ def _features(
 
         gaz = packaged()
     for u in rows:
-        tk = base.tokenize(u.text)
-        seq = base.sequence(tk, 0, labels.patch)
+        seq, tg, lx = row_inputs(base, u, labels.patch, ti, gaz)
         st, po = base.run([seq], patch_q, patch_s)
         pooled.append(po[0])
         emb = base.embed(seq.ids, patch_q, patch_s)
         states.append(slot_features(SLOT_FEATURES, st[0], seq.first, emb, seq.case))
-        tags.append([ti.get(t, 0) for t in spans_to_bio(tk.words, u.slots)])
-        lex.append(lexical_ids([w for w, _, _ in tk.words], gaz=gaz))
+        tags.append(tg)
+        lex.append(lx)
         seqs.append((seq.ids.tolist(), seq.case.tolist(), list(seq.first)))
     return np.stack(pooled), states, tags, lex, seqs
 
@@ -450,41 +457,6 @@ def train_heads(
     return out
 
 
-def _finetune(base, base_dir: Path, labels: SkillLabels, pq, ps, seqs, tags, lex, weights: dict, seed: int):
-    """(slot head, int8 encoder bytes) from fine-tuning a copy of the base's encoder with the slot head; the
-    weights unchanged and None where the base's encoder is not a one-layer BiLSTM."""
-    from export.skill_encoder import encoder_from_onnx, finetune_slot_encoder, int8_encoder_bytes
-
-    t0 = time.time()
-    enc = encoder_from_onnx(base_dir / "encoder.onnx", base.dims["emb"], base.dims["hidden"])
-    if enc is None:
-        log.warning("the base's encoder is not a one-layer BiLSTM: skill built without its own slot encoder")
-        return weights, None
-    table = base.emb.astype(np.float32) * base.scales[:, None]
-    if pq is not None:
-        table = np.concatenate([table, pq.astype(np.float32) * ps[:, None]])
-    weights = finetune_slot_encoder(
-        enc,
-        table,
-        seqs,
-        tags,
-        lex,
-        weights,
-        labels.tags,
-        base.scales.shape[0],
-        epochs=FT_EPOCHS,
-        lr=FT_LR,
-        word_drop=FT_WORD_DROP,
-        l2=HEAD_L2,
-        seed=seed,
-    )
-    data = int8_encoder_bytes(enc, base.dims["emb"])
-    log.info(
-        "fine-tuned the skill's slot encoder: %d epochs, %d bytes int8, %.1f s", FT_EPOCHS, len(data), time.time() - t0
-    )
-    return weights, data
-
-
 def compile_skill(
     definition: SkillDefinition,
     model_dir: Path,
@@ -569,7 +541,13 @@ def compile_skill(
     encoder = None
     finetune = FINETUNE if finetune is None else finetune
     if finetune and SLOT_FEATURES == "context" and "transitions" in weights:
-        weights, encoder = _finetune(base, base_dir, labels, pq, ps, seqs, tags, lex, weights, seed)
+        from export.skill_encoder import fit_slot_encoder
+
+        got = fit_slot_encoder(base, pq, ps, seqs, tags, lex, weights, labels.tags, seed=seed)
+        if got is None:
+            log.warning("the base's encoder is not a one-layer BiLSTM: skill built without its own slot encoder")
+        else:
+            weights, encoder = got
     manifest = write_skill_file(
         out,
         labels,

@@ -101,12 +101,12 @@ def finetune_slot_encoder(
     weights: dict[str, np.ndarray],
     tag_names: list[str],
     vocab: int,
-    epochs: int = 10,
-    lr: float = 3e-3,
+    epochs: int,
+    lr: float,
+    word_drop: float,
+    l2: float,
     head_lr: float = 1e-3,
     batch_size: int = 16,
-    word_drop: float = 0.2,
-    l2: float = 1e-3,
     seed: int = 0,
     features: str = "context",
 ) -> dict[str, np.ndarray]:
@@ -178,6 +178,56 @@ def finetune_slot_encoder(
     return out_w
 
 
+def fit_slot_encoder(
+    base,
+    patch_q,
+    patch_s,
+    seqs,
+    tags,
+    lex,
+    weights: dict,
+    tag_names: list[str],
+    features: str = "context",
+    seed: int = 0,
+) -> tuple[dict[str, np.ndarray], bytes] | None:
+    """(new slot head, int8 ``encoder.onnx`` bytes): a copy of ``base``'s encoder fine-tuned with the slot head in
+    ``weights`` under the compiler's settings (``export.skill_compiler.FT_*``, ``HEAD_L2``); None where the base's
+    encoder is not a one-layer BiLSTM. ``patch_q``/``patch_s``: the skill's int8 patch rows (or None)."""
+    from export import skill_compiler as sc
+
+    t0 = time.time()
+    enc = encoder_from_onnx(base.folder / "encoder.onnx", base.dims["emb"], base.dims["hidden"])
+    if enc is None:
+        return None
+    table = base.emb.astype(np.float32) * base.scales[:, None]
+    if patch_q is not None and len(patch_q):
+        table = np.concatenate([table, patch_q.astype(np.float32) * patch_s[:, None]])
+    new = finetune_slot_encoder(
+        enc,
+        table,
+        seqs,
+        tags,
+        lex,
+        weights,
+        tag_names,
+        base.scales.shape[0],
+        epochs=sc.FT_EPOCHS,
+        lr=sc.FT_LR,
+        word_drop=sc.FT_WORD_DROP,
+        l2=sc.HEAD_L2,
+        seed=seed,
+        features=features,
+    )
+    data = int8_encoder_bytes(enc, base.dims["emb"])
+    log.info(
+        "fine-tuned the skill's slot encoder: %d epochs, %d bytes int8, %.1f s",
+        sc.FT_EPOCHS,
+        len(data),
+        time.time() - t0,
+    )
+    return new, data
+
+
 def int8_encoder_bytes(encoder: Encoder, emb_dim: int) -> bytes:
     """The encoder exported (opset 17, dynamic shapes) and dynamically quantized to int8, as bytes."""
     from export.onnx_export import export_encoder
@@ -195,9 +245,7 @@ def add_to_skill(model: Path, skill: str, rows, out: Path, seed: int = 0) -> dic
     maps and patch as they are otherwise). For a jointly trained skill of a base; ``build-skill`` does this itself."""
     from edge_nlu.runtime.artifacts import npz_bytes, read_skill, rewrite_skill
     from edge_nlu.runtime.base import Base
-    from edge_nlu.runtime.lexical import lexical_ids
     from edge_nlu.runtime.skill import Skill
-    from edge_nlu.words import spans_to_bio
 
     base = Base(Path(model) / "base")
     src = Path(model) / "skills" / f"{skill}.skill"
@@ -206,35 +254,23 @@ def add_to_skill(model: Path, skill: str, rows, out: Path, seed: int = 0) -> dic
     arrays = dict(np.load(io.BytesIO(members["weights.npz"])))
     if "transitions" not in arrays:
         raise ValueError(f"{src}: a skill without a CRF slot head has no slot encoder to fine-tune")
+    from export.skill_compiler import row_inputs
+
     ti = {t: i for i, t in enumerate(sk.tags)}
     seqs, tags, lex = [], [], []
     for u in rows:
-        tk = base.tokenize(u.text)
-        seq = base.sequence(tk, 0, sk.patch)
+        seq, tg, lx = row_inputs(base, u, sk.patch, ti, sk.gazetteer)
         seqs.append((seq.ids.tolist(), seq.case.tolist(), list(seq.first)))
-        tags.append([ti.get(t, 0) for t in spans_to_bio(tk.words, u.slots)])
-        lex.append(lexical_ids([w for w, _, _ in tk.words], gaz=sk.gazetteer))
+        tags.append(tg)
+        lex.append(lx)
     t0 = time.time()
-    enc = encoder_from_onnx(base.folder / "encoder.onnx", base.dims["emb"], base.dims["hidden"])
-    if enc is None:
-        raise ValueError(f"{base.folder / 'encoder.onnx'}: not a one-layer BiLSTM encoder")
-    table = base.emb.astype(np.float32) * base.scales[:, None]
-    if len(sk.patch):
-        table = np.concatenate([table, sk.patch_q.astype(np.float32) * sk.patch_s[:, None]])
     keys = [k for k in ("slot_w", "slot_b", "transitions", "lex_w") if k in arrays]
-    new = finetune_slot_encoder(
-        enc,
-        table,
-        seqs,
-        tags,
-        lex,
-        {k: arrays[k] for k in keys},
-        sk.tags,
-        base.scales.shape[0],
-        features=sk.slot_features,
-        seed=seed,
+    got = fit_slot_encoder(
+        base, sk.patch_q, sk.patch_s, seqs, tags, lex, {k: arrays[k] for k in keys}, sk.tags, sk.slot_features, seed
     )
-    data = int8_encoder_bytes(enc, base.dims["emb"])
+    if got is None:
+        raise ValueError(f"{base.folder / 'encoder.onnx'}: not a one-layer BiLSTM encoder")
+    new, data = got
 
     def edit(m: dict) -> None:
         m["weights.npz"] = npz_bytes({**arrays, **{k: new[k] for k in keys}})

@@ -382,8 +382,6 @@ class NLU:
             return ParseResult(it.text, None, None, float(1.0 - best_p), [], alts, True, it.tokens.truncated)
         words = it.tokens.words[it.word_from :]
         lex_words = said if sk.lex_w is not None else None  # only skills with lexical slot features
-        if sk.has_encoder:  # the skill's own fine-tuned encoder feeds its slot head (intents came from the base's)
-            states = sk.slot_states(self.base, seq)
         tags = sk.decode(sk.slot_input(self.base, seq, states), lex_words)
         slots = [
             Slot(s.slot, s.value, s.start, s.end, sk.resolve(s.slot, s.value))

@@ -221,18 +221,20 @@ class Skill:
         """Whether the skill carries its own fine-tuned encoder for its slot head (else it reads the base's)."""
         return self._has_encoder
 
-    def slot_states(self, base: Base, seq: Sequence) -> np.ndarray:
+    def slot_states(self, base: Base, seq: Sequence, emb: np.ndarray | None = None) -> np.ndarray:
         """Per-piece states [T, 2H] of ``seq`` from the skill's own encoder (a copy of the base's, fine-tuned on the
-        skill's utterances at compile time). Only the slot head reads them: intents are scored on the base
-        encoder's pooled vector, so routing compares every skill on the same features."""
+        skill's utterances at compile time); ``emb``: ``seq``'s embeddings when the caller has them. Only the slot
+        head reads them: intents are scored on the base encoder's pooled vector, so routing compares every skill on
+        the same features."""
         sess = self._encoder
         if sess is None:
             with self._encoder_lock:  # one session per skill, even when threads parse with it at once
                 if self._encoder is None:
                     self._encoder = self._make_encoder(base)
                 sess = self._encoder
-        emb = base.embed(seq.ids[None], self.patch_q, self.patch_s)
-        return sess.run(["states"], {"emb": emb, "case": seq.case[None]})[0][0]
+        if emb is None:
+            emb = base.embed(seq.ids, self.patch_q, self.patch_s)
+        return sess.run(["states"], {"emb": emb[None], "case": seq.case[None]})[0][0]
 
     def _make_encoder(self, base: Base):
         from edge_nlu.runtime.base import encoder_session
@@ -251,8 +253,13 @@ class Skill:
         return sess
 
     def slot_input(self, base: Base, seq: Sequence, states: np.ndarray) -> np.ndarray:
-        """Per-word input of the slot head [n_words, F] for an encoded sequence (:func:`slot_features`)."""
-        emb = base.embed(seq.ids, self.patch_q, self.patch_s) if self.slot_features == "context" else None
+        """Per-word input of the slot head [n_words, F] for a sequence the base encoded into ``states``
+        (:func:`slot_features`); a skill with its own slot encoder reads its own states instead."""
+        emb = None
+        if self.slot_features == "context" or self._has_encoder:
+            emb = base.embed(seq.ids, self.patch_q, self.patch_s)
+        if self._has_encoder:
+            states = self.slot_states(base, seq, emb)
         return slot_features(self.slot_features, states, seq.first, emb, seq.case)
 
     def slot_scores(self, feats: np.ndarray) -> np.ndarray:
