@@ -57,6 +57,9 @@ FINETUNE = True
 FT_EPOCHS = 10
 FT_LR = 3e-3
 FT_WORD_DROP = 0.2
+# 0: the skill ships its fine-tuned encoder whole (encoder.onnx, ~290 KB); r > 0: it trains and ships only a rank-r
+# update of the LSTM's weights (encoder_delta.npz, edge_nlu.runtime.encoder_delta)
+FT_RANK = 0
 # the settings above, which benchmarks may vary per run (python -m benchmarks.snips2017 --compiler NAME=VALUE)
 SETTINGS = (
     "MAX_PATCH",
@@ -71,6 +74,7 @@ SETTINGS = (
     "FT_EPOCHS",
     "FT_LR",
     "FT_WORD_DROP",
+    "FT_RANK",
 )
 # a compiled skill is trained full-batch on the frozen base (memory grows with utterances × words × tags: 2,000 SNIPS
 # utterances with 79 tags: 1.8 GB and over 7 minutes); a bigger data set belongs in a base (python -m export.build)
@@ -204,10 +208,10 @@ def write_skill_file(
     invocation_name: str | None = None,
     slot_features: str = "states",
     lexical: str | None = None,
-    encoder: bytes | None = None,
+    encoder: dict[str, bytes] | None = None,
 ) -> dict:
-    """Write ``out`` atomically (temp file + rename) and return its manifest; ``encoder``: the skill's own int8 slot
-    encoder (``export.skill_encoder``), stored as its ``encoder.onnx`` member."""
+    """Write ``out`` atomically (temp file + rename) and return its manifest; ``encoder``: the skill's own slot
+    encoder (``export.skill_encoder``), its ``encoder.onnx`` or ``encoder_delta.npz`` member."""
     slot_types, catalogs = catalog_of(definition, labels)
     words = sorted(labels.patch, key=labels.patch.get)
     if len(words):
@@ -233,8 +237,7 @@ def write_skill_file(
         "patch.json": json.dumps({"words": words}).encode(),
         "catalog.json": json.dumps(catalogs, ensure_ascii=False).encode(),
     }
-    if encoder is not None:
-        members["encoder.onnx"] = encoder
+    members.update(encoder or {})
     meta = {
         "name": labels.name,
         "invocation_name": invocation_name,
@@ -548,6 +551,7 @@ def compile_skill(
             log.warning("the base's encoder is not a one-layer BiLSTM: skill built without its own slot encoder")
         else:
             weights, encoder = got
+    encoder = encoder or {}
     manifest = write_skill_file(
         out,
         labels,
@@ -578,5 +582,5 @@ def compile_skill(
         "utterances": n_given,
         "augmented": len(rows) - n_given,
         "patch_rows": len(labels.patch),
-        "encoder_bytes": len(encoder or b""),
+        "encoder_bytes": sum(len(v) for v in encoder.values()),
     }

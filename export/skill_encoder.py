@@ -29,6 +29,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
+from edge_nlu.runtime.encoder_delta import NAMES
 from edge_nlu.runtime.lexical import BUCKETS
 from edge_nlu.runtime.skill import bio_allowed
 from edge_nlu.words import N_SHAPES
@@ -109,12 +110,18 @@ def finetune_slot_encoder(
     batch_size: int = 16,
     seed: int = 0,
     features: str = "context",
-) -> dict[str, np.ndarray]:
+    rank: int = 0,
+) -> tuple[dict[str, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Train ``encoder`` (in place) and the slot head in ``weights`` (slot_w, slot_b, transitions, lex_w) on the
-    slot CRF loss; returns ``weights`` with the new slot head. ``table``: the float embedding rows the runtime
-    reads (shared table dequantized, then the patch rows); ``seqs``: (piece ids, word shapes, first piece of each
-    word) per utterance; ``word_drop``: share of pieces blanked at the encoder input (the [PAD] row), as in base
-    training, so slots are read from context as well as from the word; ``features``: the slot head's input kind."""
+    slot CRF loss; returns ``weights`` with the new slot head, and the low-rank factors when ``rank`` > 0.
+    ``table``: the float embedding rows the runtime reads (shared table dequantized, then the patch rows);
+    ``seqs``: (piece ids, word shapes, first piece of each word) per utterance; ``word_drop``: share of pieces
+    blanked at the encoder input (the [PAD] row), as in base training, so slots are read from context as well as
+    from the word; ``features``: the slot head's input kind; ``rank``: 0 trains every encoder weight, r > 0 keeps
+    the LSTM's weight matrices fixed and trains a rank-r update ``up @ down`` of each (plus the biases and the
+    word-shape table, in full), which is all a delta skill ships (``{name: (up, down)}``, torch layout)."""
+    from torch.func import functional_call
+
     from export.skill_compiler import lexical_sum, lexical_tensor
 
     torch.manual_seed(seed)
@@ -131,7 +138,24 @@ def finetune_slot_encoder(
         lex_w[:BUCKETS] = torch.tensor(weights["lex_w"].astype(np.float32))
     lex_w.requires_grad_(True)
     head = [sw, sb, trans] + ([lex_w] if use_lex else [])
-    opt = torch.optim.Adam([{"params": list(encoder.parameters()), "lr": lr}, {"params": head, "lr": head_lr}])
+    lora: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    if rank > 0:
+        for name, p in encoder.named_parameters():
+            if name.startswith("lstm.weight_"):
+                p.requires_grad_(False)
+                # LoRA's initialisation: the update starts at zero, its input side random
+                up = torch.zeros((p.shape[0], rank), requires_grad=True)
+                down = (torch.randn((rank, p.shape[1])) / p.shape[1] ** 0.5).requires_grad_(True)
+                lora[name] = (up, down)
+    trained = [p for p in encoder.parameters() if p.requires_grad] + [t for ud in lora.values() for t in ud]
+    opt = torch.optim.Adam([{"params": trained, "lr": lr}, {"params": head, "lr": head_lr}])
+
+    def run(x, case, lengths):
+        if not lora:
+            return encoder(x, case, lengths)
+        params = {n: p + lora[n][0] @ lora[n][1] if n in lora else p for n, p in encoder.named_parameters()}
+        return functional_call(encoder, params, (x, case, lengths))
+
     data = [(s[0], s[1], s[2], t, x) for s, t, x in zip(seqs, tags, lex)]
     order = list(range(len(data)))
     encoder.train()
@@ -156,7 +180,7 @@ def finetune_slot_encoder(
                 first[j, : len(pf)] = torch.tensor(pf)
                 tgt[j, : len(tg)] = torch.tensor(tg)
                 msk[j, : len(tg)] = 1
-            out, _ = encoder(emb[ids], case, torch.tensor([len(x[0]) for x in batch]))
+            out, _ = run(emb[ids], case, torch.tensor([len(x[0]) for x in batch]))
             feats = slot_features(features, out, emb, batch, first, case, msk)
             em = feats @ sw + sb
             loss = l2 * sw.pow(2).sum()
@@ -167,7 +191,7 @@ def finetune_slot_encoder(
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total, steps = total + float(loss), steps + 1
+            total, steps = total + float(loss.detach()), steps + 1
         rate = len(order) / max(time.perf_counter() - t0, 1e-9)
         log.info("slot encoder epoch %d/%d: loss %.3f (%.0f utterances/s)", ep + 1, epochs, total / max(steps, 1), rate)
     encoder.eval()
@@ -175,7 +199,7 @@ def finetune_slot_encoder(
     out_w.update(slot_w=sw.detach().numpy(), slot_b=sb.detach().numpy(), transitions=trans.detach().numpy())
     if use_lex:
         out_w["lex_w"] = lex_w.detach().numpy()[:BUCKETS].astype(np.float16)
-    return out_w
+    return out_w, {n: (u.detach().numpy(), d.detach().numpy()) for n, (u, d) in lora.items()}
 
 
 def fit_slot_encoder(
@@ -190,19 +214,23 @@ def fit_slot_encoder(
     features: str = "context",
     seed: int = 0,
 ) -> tuple[dict[str, np.ndarray], bytes] | None:
-    """(new slot head, int8 ``encoder.onnx`` bytes): a copy of ``base``'s encoder fine-tuned with the slot head in
-    ``weights`` under the compiler's settings (``export.skill_compiler.FT_*``, ``HEAD_L2``); None where the base's
-    encoder is not a one-layer BiLSTM. ``patch_q``/``patch_s``: the skill's int8 patch rows (or None)."""
+    """(new slot head, {member name: bytes}): a copy of ``base``'s encoder fine-tuned with the slot head in
+    ``weights`` under the compiler's settings (``export.skill_compiler.FT_*``, ``HEAD_L2``), shipped as a full int8
+    ``encoder.onnx`` (``FT_RANK`` 0) or as a rank-``FT_RANK`` ``encoder_delta.npz`` of the base's int8 weights;
+    None where the base's encoder is not a one-layer BiLSTM. ``patch_q``/``patch_s``: the skill's int8 patch rows
+    (or None)."""
     from export import skill_compiler as sc
 
     t0 = time.time()
-    enc = encoder_from_onnx(base.folder / "encoder.onnx", base.dims["emb"], base.dims["hidden"])
+    graph = base.folder / "encoder.onnx"
+    enc = encoder_from_onnx(graph, base.dims["emb"], base.dims["hidden"])
     if enc is None:
         return None
+    rank = sc.FT_RANK if lstm_names(graph) is not None else 0  # a delta needs the base's int8 LSTM weights
     table = base.emb.astype(np.float32) * base.scales[:, None]
     if patch_q is not None and len(patch_q):
         table = np.concatenate([table, patch_q.astype(np.float32) * patch_s[:, None]])
-    new = finetune_slot_encoder(
+    new, lora = finetune_slot_encoder(
         enc,
         table,
         seqs,
@@ -217,15 +245,62 @@ def fit_slot_encoder(
         l2=sc.HEAD_L2,
         seed=seed,
         features=features,
+        rank=rank,
     )
-    data = int8_encoder_bytes(enc, base.dims["emb"])
+    if rank:
+        member = {"encoder_delta.npz": delta_bytes(enc, lora, graph)}
+    else:
+        member = {"encoder.onnx": int8_encoder_bytes(enc, base.dims["emb"])}
     log.info(
-        "fine-tuned the skill's slot encoder: %d epochs, %d bytes int8, %.1f s",
+        "fine-tuned the skill's slot encoder: %d epochs, %s %d bytes, %.1f s",
         sc.FT_EPOCHS,
-        len(data),
+        *member,
+        len(next(iter(member.values()))),
         time.time() - t0,
     )
-    return new, data
+    return new, member
+
+
+def lstm_names(graph: Path) -> dict[str, str] | None:
+    """The base graph's initializer names by delta role (``edge_nlu.runtime.encoder_delta.NAMES``), or None when
+    its encoder is not one int8 ``DynamicQuantizeLSTM`` node with a word-shape table."""
+    m = onnx.load(str(graph))
+    nodes = [n for n in m.graph.node if n.op_type == "DynamicQuantizeLSTM"]
+    case = [n.input[0] for n in m.graph.node if n.op_type == "Gather" and list(n.input[1:]) == ["case"]]
+    if len(nodes) != 1 or len(case) != 1 or len(nodes[0].input) < 12:
+        return None
+    ins = list(nodes[0].input)
+    return dict(zip(NAMES, [ins[1], ins[8], ins[9], ins[2], ins[10], ins[11], ins[3], case[0]]))
+
+
+def _onnx_gates(a: np.ndarray, h: int) -> np.ndarray:
+    """Torch gate order (i, f, g, o) along axis 0 -> ONNX's (i, o, f, c); the inverse of encoder_from_onnx's."""
+    return np.concatenate([a[0:h], a[3 * h : 4 * h], a[h : 2 * h], a[2 * h : 3 * h]])
+
+
+def delta_bytes(encoder: Encoder, lora: dict[str, tuple[np.ndarray, np.ndarray]], graph: Path) -> bytes:
+    """The ``encoder_delta.npz`` member of a skill whose encoder was fine-tuned with rank-r updates (``lora``, from
+    :func:`finetune_slot_encoder`) on top of ``graph``'s int8 weights."""
+    from edge_nlu.runtime.artifacts import npz_bytes
+    from quantize.int8 import WEIGHT_QMAX
+
+    names = lstm_names(graph)
+    h = encoder.lstm.hidden_size
+    sd = {k: v.detach().numpy() for k, v in encoder.state_dict().items()}
+    arrays: dict[str, np.ndarray] = {"names": np.array([names[k] for k in NAMES])}
+    for key, torch_name in (("w", "lstm.weight_ih_l0"), ("r", "lstm.weight_hh_l0")):
+        ups, downs = zip(*(lora[torch_name + sfx] for sfx in ("", "_reverse")))
+        arrays[f"{key}_up"] = np.stack([_onnx_gates(u, h) for u in ups]).astype(np.float16)
+        arrays[f"{key}_down"] = np.stack(downs).astype(np.float16)
+    arrays["bias"] = np.stack(
+        [
+            np.concatenate([_onnx_gates(sd[f"lstm.bias_ih_l0{sfx}"], h), _onnx_gates(sd[f"lstm.bias_hh_l0{sfx}"], h)])
+            for sfx in ("", "_reverse")
+        ]
+    ).astype(np.float32)
+    arrays["case"] = sd["case.weight"].astype(np.float32)
+    arrays["qmax"] = np.array([WEIGHT_QMAX], dtype=np.int32)
+    return npz_bytes(arrays)
 
 
 def int8_encoder_bytes(encoder: Encoder, emb_dim: int) -> bytes:
@@ -270,18 +345,20 @@ def add_to_skill(model: Path, skill: str, rows, out: Path, seed: int = 0) -> dic
     )
     if got is None:
         raise ValueError(f"{base.folder / 'encoder.onnx'}: not a one-layer BiLSTM encoder")
-    new, data = got
+    new, member = got
 
     def edit(m: dict) -> None:
         m["weights.npz"] = npz_bytes({**arrays, **{k: new[k] for k in keys}})
-        m["encoder.onnx"] = data
+        for name in ("encoder.onnx", "encoder_delta.npz"):
+            m.pop(name, None)
+        m.update(member)
 
     out = Path(out)
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.copyfile(src, tmp)
     rewrite_skill(tmp, base.manifest, edit)
     tmp.replace(out)
-    return {"rows": len(rows), "seconds": round(time.time() - t0, 1), "encoder_bytes": len(data)}
+    return {"rows": len(rows), "seconds": round(time.time() - t0, 1), "encoder_bytes": sum(map(len, member.values()))}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,11 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
+# the int8 range of the encoder's weights: quantize_dynamic's symmetric reduce_range weights are in [-64, 64]; a skill's
+# encoder delta is re-quantized to it at load time (edge_nlu.runtime.encoder_delta)
+WEIGHT_QMAX = 64
+
+
 def quantize_encoder(fp32: Path, int8: Path, per_channel: bool = True, reduce_range: bool = True) -> Path:
     """Dynamic int8 of ``fp32``. ``reduce_range`` (7-bit weights) is on by default: x86 CPUs without VNNI (AVX2
     only) multiply uint8 activations by int8 weights in int16 pairs that saturate with full-range weights; measured

@@ -25,10 +25,22 @@ SKILL_FORMAT = "edge-nlu-skill"
 FORMAT_VERSION = 1
 BASE_FILES = ("tokenizer.json", "embeddings.npy", "scales.npy", "encoder.onnx", "negatives.npy", "projection.npy")
 SKILL_FILES = ("labels.json", "weights.npz", "patch.json", "catalog.json")
-SKILL_OPTIONAL = ("encoder.onnx",)  # a skill's own (fine-tuned, int8) copy of the base encoder, for its slot head
-# a skill with its own slot encoder is format version 2: a runtime that reads only version 1 refuses it, rather than
-# ignore the member and read its slots from the shared encoder's states, which its slot head was not trained on
+# a skill's own slot encoder: a fine-tuned int8 copy of the base encoder, or a low-rank delta of its weights
+SKILL_OPTIONAL = ("encoder.onnx", "encoder_delta.npz")
+# a skill with its own slot encoder is format version 2 (a full copy) or 3 (a delta): a runtime that reads neither
+# refuses it, rather than ignore the member and read its slots from the shared encoder's states, which its slot head
+# was not trained on
 SKILL_ENCODER_VERSION = 2
+SKILL_DELTA_VERSION = 3
+SKILL_VERSIONS = {FORMAT_VERSION: None, SKILL_ENCODER_VERSION: "encoder.onnx", SKILL_DELTA_VERSION: "encoder_delta.npz"}
+
+
+def skill_version(members) -> int:
+    """The format version of a skill with these members (its own-encoder member, if any, decides)."""
+    own = [n for n in SKILL_OPTIONAL if n in members]
+    if len(own) > 1:
+        raise ValueError(f"a skill carries one slot encoder, not {' and '.join(own)}")
+    return next((v for v, n in SKILL_VERSIONS.items() if own and n == own[0]), FORMAT_VERSION)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -120,7 +132,7 @@ def write_skill(path: Path, members: dict[str, bytes], meta: dict) -> dict:
     """Write a skill zip at ``path`` (caller makes it atomic); ``meta`` goes into its manifest."""
     manifest = {
         "format": SKILL_FORMAT,
-        "format_version": SKILL_ENCODER_VERSION if "encoder.onnx" in members else FORMAT_VERSION,
+        "format_version": skill_version(members),
         "files": {k: {"sha256": sha256_bytes(v), "size": len(v)} for k, v in members.items()},
         **meta,
     }
@@ -189,18 +201,20 @@ def read_skill(path: Path, base_manifest: dict | None = None) -> tuple[dict, dic
     if not isinstance(manifest, dict) or manifest.get("format") != SKILL_FORMAT:
         raise ArtifactError("not an edge-nlu skill", file=where + ":manifest.json", check="format")
     version = manifest.get("format_version")
-    if type(version) is not int or version not in (FORMAT_VERSION, SKILL_ENCODER_VERSION):
+    if type(version) is not int or version not in SKILL_VERSIONS:
         raise ArtifactError(
-            f"format version {version!r}, this runtime reads {FORMAT_VERSION} and {SKILL_ENCODER_VERSION}",
+            f"format version {version!r}, this runtime reads {', '.join(map(str, SKILL_VERSIONS))}",
             file=where + ":manifest.json",
             check="format_version",
         )
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise ArtifactError("lists no files", file=where + ":manifest.json", check="manifest")
-    if ("encoder.onnx" in files) != (version == SKILL_ENCODER_VERSION):
+    own = [n for n in SKILL_OPTIONAL if n in files]
+    if own != ([SKILL_VERSIONS[version]] if SKILL_VERSIONS[version] else []):
+        listed = " and ".join(own) or "no slot encoder"
         raise ArtifactError(
-            f"format version {version} {'without' if version == SKILL_ENCODER_VERSION else 'with'} an encoder.onnx",
+            f"format version {version} with {listed} (version {version} has {SKILL_VERSIONS[version] or 'none'})",
             file=where + ":manifest.json",
             check="format_version",
         )

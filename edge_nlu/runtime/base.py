@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,15 +41,27 @@ class Sequence:
     first: list[int]
 
 
-def encoder_session(model: Path | bytes, threads: int, where: str, arena: bool = True) -> ort.InferenceSession:
+def encoder_session(
+    model: Path | bytes,
+    threads: int,
+    where: str,
+    arena: bool = True,
+    initializers: dict[str, np.ndarray] | None = None,
+) -> ort.InferenceSession:
     """An onnxruntime session of an encoder graph (the base's file, or a skill's own encoder bytes), checked to
     take the inputs this runtime feeds, so a wrong graph fails when it is loaded, not at parse time. ``arena``
-    False: no CPU memory arena (~0.1 MB less per session, for the many small sessions of skills' own encoders)."""
+    False: no CPU memory arena (~0.1 MB less per session, for the many small sessions of skills' own encoders).
+    ``initializers``: tensors that replace the graph's own of the same names (a skill's encoder delta)."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     opts.enable_cpu_mem_arena = arena
+    values = {}
+    for name, arr in (initializers or {}).items():
+        # onnxruntime reads these buffers for the session's lifetime: the session keeps them (below)
+        values[name] = ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(arr))
+        opts.add_initializer(name, values[name])
     try:
         session = ort.InferenceSession(
             model if isinstance(model, bytes) else str(model), opts, providers=["CPUExecutionProvider"]
@@ -62,6 +75,7 @@ def encoder_session(model: Path | bytes, threads: int, where: str, arena: bool =
             file=where,
             check="onnx_inputs",
         )
+    session._edge_nlu_initializers = values
     return session
 
 
@@ -122,6 +136,23 @@ class Base:
         # commands repeat words, and a dict lookup is ~100x cheaper than a tokenizer call
         self._pieces: dict[str, list[int]] = {}
         self.base_id = self.manifest["base_id"]
+        self._encoder_weights: dict[str, np.ndarray] = {}
+        self._weights_lock = threading.Lock()
+
+    def encoder_weights(self, names: list[str]) -> dict[str, np.ndarray]:
+        """The encoder graph's initializers named in ``names`` (read once, then shared by every skill whose slot
+        encoder is a delta of them)."""
+        from edge_nlu.runtime.onnx_weights import OnnxWeightsError, read_initializers
+
+        with self._weights_lock:
+            todo = [n for n in names if n not in self._encoder_weights]
+            if todo:
+                path = self.folder / "encoder.onnx"
+                try:
+                    self._encoder_weights.update(read_initializers(path.read_bytes(), todo))
+                except (OSError, OnnxWeightsError) as e:
+                    raise ArtifactError(f"cannot read its weights ({e})", file=str(path), check="onnx") from None
+            return {n: self._encoder_weights[n] for n in names}
 
     def _load_npy(self, name: str, dtype, mmap: bool = False) -> np.ndarray:
         path = self.folder / name

@@ -94,7 +94,8 @@ class Skill:
             self._catalog_bytes = members["catalog.json"]  # parsed on the first slot that needs it
             # the skill's own slot encoder (compiled with fine-tuning): a session is made on the first parse
             self._encoder_bytes: bytes | None = members.get("encoder.onnx")
-            self._has_encoder = self._encoder_bytes is not None
+            self._delta_bytes: bytes | None = members.get("encoder_delta.npz")  # or a delta of the base's weights
+            self._has_encoder = self._encoder_bytes is not None or self._delta_bytes is not None
             self._encoder = None
             self._encoder_lock = threading.Lock()
             w = np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False)
@@ -239,8 +240,14 @@ class Skill:
     def _make_encoder(self, base: Base):
         from edge_nlu.runtime.base import encoder_session
 
-        where = f"{self.path}:encoder.onnx"
-        sess = encoder_session(self._encoder_bytes, base.threads, where, arena=False)
+        if self._delta_bytes is not None:
+            where = f"{self.path}:encoder_delta.npz"
+            sess = encoder_session(
+                base.folder / "encoder.onnx", base.threads, where, arena=False, initializers=self._delta(base, where)
+            )
+        else:
+            where = f"{self.path}:encoder.onnx"
+            sess = encoder_session(self._encoder_bytes, base.threads, where, arena=False)
         width = sess.get_outputs()[0].shape[-1]
         if sess.get_outputs()[0].name != "states" or width != base.dims.get("states"):
             raise ArtifactError(
@@ -249,8 +256,26 @@ class Skill:
                 file=where,
                 check="dims",
             )
-        self._encoder_bytes = None  # the session holds the graph: 290 KB less per resident skill
+        self._encoder_bytes = self._delta_bytes = None  # the session holds the graph: 290 KB less per resident skill
         return sess
+
+    def _delta(self, base: Base, where: str) -> dict[str, np.ndarray]:
+        """The base encoder's weights with this skill's low-rank delta added (edge_nlu.runtime.encoder_delta)."""
+        from edge_nlu.runtime.encoder_delta import NAMES, DeltaError, apply_delta
+
+        try:
+            with np.load(io.BytesIO(self._delta_bytes), allow_pickle=False) as z:
+                delta = {k: z[k] for k in z.files}
+            names = [str(x) for x in np.asarray(delta.get("names", [])).ravel()]
+        except Exception as e:
+            raise ArtifactError(f"unreadable delta ({e.__class__.__name__})", file=where, check="members") from None
+        if len(names) != len(NAMES):
+            raise ArtifactError(f"{len(names)} weight names, expected {len(NAMES)}", file=where, check="encoder_delta")
+        weights = base.encoder_weights(names)  # ArtifactError naming the base graph when it lacks one
+        try:
+            return apply_delta(weights, delta)
+        except DeltaError as e:
+            raise ArtifactError(str(e), file=where, check="encoder_delta") from None
 
     def slot_input(self, base: Base, seq: Sequence, states: np.ndarray) -> np.ndarray:
         """Per-word input of the slot head [n_words, F] for a sequence the base encoded into ``states``
@@ -319,4 +344,4 @@ class Skill:
     def nbytes(self) -> int:
         arrays = [self.intent_w, self.intent_b, self.slot_w, self.slot_b, self.patch_q, self.patch_s]
         extra = [a for a in (self.lex_w, self.intent_lex_w, self.intent_lex_s, self.intent_lex_b) if a is not None]
-        return sum(a.nbytes for a in arrays + extra) + len(self._encoder_bytes or b"")
+        return sum(a.nbytes for a in arrays + extra) + len(self._encoder_bytes or b"") + len(self._delta_bytes or b"")
