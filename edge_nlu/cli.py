@@ -108,8 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-finetune",
         action="store_true",
-        help="heads only on the base's encoder: no fine-tuned encoder copy in the skill (~290 KB smaller, one "
+        help="heads only on the base's encoder: no fine-tuned encoder copy in the skill (smaller, one "
         "encoder pass per parse instead of two; lower slot F1 with few examples)",
+    )
+    p.add_argument(
+        "--rank",
+        type=_rank,
+        metavar="R",
+        help="ship the fine-tuned slot encoder as a rank-R delta of the base's weights (~7 KB per unit of rank), "
+        "or 0 for the whole int8 copy (~290 KB); default: the compiler's",
     )
     p.set_defaults(func=cmd_build_skill)
 
@@ -133,6 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=300, metavar="N", help="utterances to parse (default 300)")
     p.set_defaults(func=cmd_bench)
     return ap
+
+
+def _rank(text: str) -> int:
+    try:
+        r = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= r <= 64:
+        raise argparse.ArgumentTypeError(f"{r}: the delta's rank is 1 to 64 (0: the whole encoder copy)")
+    return r
 
 
 def _formats() -> tuple[str, ...]:
@@ -275,7 +292,7 @@ def cmd_build_skill(args: argparse.Namespace) -> int:
             f"build-skill needs the build extra: pip install 'edge-nlu[build]' (in a source checkout: "
             f"pip install '.[build]'; missing module {e.name!r})"
         ) from None
-    rep = compile_skill(definition, model, out, gazetteer=args.gazetteer, finetune=not args.no_finetune)
+    rep = compile_skill(definition, model, out, gazetteer=args.gazetteer, finetune=not args.no_finetune, rank=args.rank)
     _emit(
         {
             "path": str(out),
@@ -331,7 +348,7 @@ def cmd_skills(args: argparse.Namespace) -> int:
             slots={s: sk.slot_types.get(s, {}) for s in sorted({t[2:] for t in sk.tags if t != "O"})},
             patch_rows=len(sk.patch),
             lexical=sk.lexical if sk.lex_w is not None else None,
-            slot_encoder=sk.has_encoder,  # its own fine-tuned encoder copy for slots (build-skill's default)
+            slot_encoder=sk.encoder_form,  # its own fine-tuned slot encoder: "full", "delta" or None
         )
         _emit(info)
     return 0

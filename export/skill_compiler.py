@@ -467,11 +467,13 @@ def compile_skill(
     seed: int = 0,
     gazetteer: bool | None = None,
     finetune: bool | None = None,
+    rank: int | None = None,
 ) -> dict:
     """Build ``out`` (a .skill file) for ``definition`` on the base in ``model_dir`` (its shared parts frozen);
     ``gazetteer``: built-in place-name features and augmentation (None: the module default, ``GAZETTEER``);
-    ``finetune``: ship a fine-tuned copy of the encoder for the slot head (None: ``FINETUNE``); without it the
-    skill is ~290 KB smaller and a parse runs one encoder pass instead of two, with lower few-shot slot F1."""
+    ``finetune``: ship a fine-tuned copy of the encoder for the slot head (None: ``FINETUNE``); without it a
+    parse runs one encoder pass instead of two, with lower few-shot slot F1; ``rank``: that copy as a rank-r
+    delta of the base's weights, or 0 for the whole int8 graph (None: ``FT_RANK``)."""
     from edge_nlu.runtime.base import Base
 
     t0 = time.time()
@@ -546,7 +548,7 @@ def compile_skill(
     if finetune and SLOT_FEATURES == "context" and "transitions" in weights:
         from export.skill_encoder import fit_slot_encoder
 
-        got = fit_slot_encoder(base, pq, ps, seqs, tags, lex, weights, labels.tags, seed=seed)
+        got = fit_slot_encoder(base, pq, ps, seqs, tags, lex, weights, labels.tags, seed=seed, rank=rank)
         if got is None:
             log.warning("the base's encoder is not a one-layer BiLSTM: skill built without its own slot encoder")
         else:

@@ -213,12 +213,13 @@ def fit_slot_encoder(
     tag_names: list[str],
     features: str = "context",
     seed: int = 0,
-) -> tuple[dict[str, np.ndarray], bytes] | None:
+    rank: int | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, bytes]] | None:
     """(new slot head, {member name: bytes}): a copy of ``base``'s encoder fine-tuned with the slot head in
     ``weights`` under the compiler's settings (``export.skill_compiler.FT_*``, ``HEAD_L2``), shipped as a full int8
-    ``encoder.onnx`` (``FT_RANK`` 0) or as a rank-``FT_RANK`` ``encoder_delta.npz`` of the base's int8 weights;
-    None where the base's encoder is not a one-layer BiLSTM. ``patch_q``/``patch_s``: the skill's int8 patch rows
-    (or None)."""
+    ``encoder.onnx`` (``rank`` 0) or as a rank-``rank`` ``encoder_delta.npz`` of the base's int8 weights (None:
+    ``FT_RANK``); None where the base's encoder is not a one-layer BiLSTM. ``patch_q``/``patch_s``: the skill's int8
+    patch rows (or None)."""
     from export import skill_compiler as sc
 
     t0 = time.time()
@@ -226,7 +227,12 @@ def fit_slot_encoder(
     enc = encoder_from_onnx(graph, base.dims["emb"], base.dims["hidden"])
     if enc is None:
         return None
-    rank = sc.FT_RANK if lstm_names(graph) is not None else 0  # a delta needs the base's int8 LSTM weights
+    rank = sc.FT_RANK if rank is None else rank
+    if rank < 0:
+        raise ValueError(f"rank {rank}: a delta's rank is 1 or more (0: the whole encoder)")
+    if rank and lstm_names(graph) is None:  # a delta is added to the base's int8 LSTM weights
+        log.warning("the base's encoder is not an int8 LSTM graph: the skill ships its whole encoder copy")
+        rank = 0
     table = base.emb.astype(np.float32) * base.scales[:, None]
     if patch_q is not None and len(patch_q):
         table = np.concatenate([table, patch_q.astype(np.float32) * patch_s[:, None]])

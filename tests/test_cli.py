@@ -196,7 +196,7 @@ def test_build_skill(cli, tmp_path):
     code, out, err = cli("skills", "install", str(out_path))
     assert code == 0 and json.loads(out)["installed"] == "lights"
     code, out, err = cli("skills", "info", "lights")
-    assert code == 0 and json.loads(out)["slot_encoder"] is True
+    assert code == 0 and json.loads(out)["slot_encoder"] in ("full", "delta")
 
 
 def test_build_skill_no_finetune_is_smaller_and_parses(cli, tmp_path):
@@ -343,3 +343,24 @@ def test_build_skill_name_picks_a_jsonl_skill_and_is_made_valid(cli, tmp_path):
     code, out, err = cli("build-skill", str(src), "-o", str(tmp_path / "p.skill"), "--name", "pizza café")
     assert code == 0, err
     assert json.loads(out)["name"] == "pizza_cafe" and "stored as 'pizza_cafe'" in err
+
+
+def test_build_skill_rank_chooses_delta_or_full_copy(cli, tmp_path):
+    """--rank R ships the fine-tuned slot encoder as a rank-R delta (much smaller than the whole copy, --rank 0)
+    that installs and parses; a rank outside 0..64 is a usage error."""
+    args = ("build-skill", str(FIXTURES / "lights_snips.json"), "--name", "lights", "-o")
+    full, delta = tmp_path / "full.skill", tmp_path / "delta.skill"
+    code, out, err = cli(*args, str(full), "--rank", "0")
+    assert code == 0, err
+    full_rep = json.loads(out)
+    code, out, err = cli(*args, str(delta), "--rank", "4")
+    assert code == 0, err
+    rep = json.loads(out)
+    assert 0 < rep["encoder_bytes"] < full_rep["encoder_bytes"] / 2
+    assert cli("skills", "install", str(delta))[0] == 0
+    code, out, err = cli("skills", "info", "lights")
+    assert code == 0 and json.loads(out)["slot_encoder"] == "delta"
+    code, out, err = cli("parse", "turn on the lights in the kitchen", "--skill", "lights")
+    assert code == 0 and json.loads(out)["skill"] == "lights"
+    code, out, err = cli(*args, str(tmp_path / "x.skill"), "--rank", "-1")
+    assert code == 2 and "rank" in err

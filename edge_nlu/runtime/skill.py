@@ -96,6 +96,7 @@ class Skill:
             self._encoder_bytes: bytes | None = members.get("encoder.onnx")
             self._delta_bytes: bytes | None = members.get("encoder_delta.npz")  # or a delta of the base's weights
             self._has_encoder = self._encoder_bytes is not None or self._delta_bytes is not None
+            self._encoder_form = "full" if self._encoder_bytes else "delta" if self._delta_bytes else None
             self._encoder = None
             self._encoder_lock = threading.Lock()
             w = np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False)
@@ -216,6 +217,12 @@ class Skill:
     def uses_patch(self, words: list[tuple[str, int, int]]) -> bool:
         """Whether one of ``words`` has a row in this skill's embedding patch (then the encoder input differs)."""
         return bool(self.patch) and any(word_key(w) in self.patch for w, _, _ in words)
+
+    @property
+    def encoder_form(self) -> str | None:
+        """How the skill ships its own slot encoder: "full" (an int8 graph), "delta" (a low-rank delta of the
+        base's weights) or None (it reads the base's states)."""
+        return self._encoder_form
 
     @property
     def has_encoder(self) -> bool:
