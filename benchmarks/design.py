@@ -1,14 +1,16 @@
 """Design comparison (issue 3, item 3): ``python -m benchmarks.design [--skills snips,alarm,...] [--epochs 10]``.
 
-Three ways to get a skill, each evaluated on the skill's test rows with the skill given, through the runtime:
+Ways to get a skill, each evaluated on the skill's test rows with the skill given, through the runtime:
 
 - **A** (shipped): the default model's ``.skill`` heads on the shared int8 encoder trained jointly on all 29 skills.
   Build time is the default build's student training time divided by its number of skills (amortized).
 - **A'** (new skill, frozen shared encoder): ``compile_skill`` from the skill's train rows, heads only, on the
   shipped base (``build-skill --no-finetune``).
-- **C** (new skill, shared encoder + its own slot encoder): ``compile_skill`` as ``build-skill`` runs it by default:
-  A' plus a copy of the shared encoder fine-tuned with the slot head, shipped in the ``.skill`` (intents stay on the
-  shared encoder). This is the path a third-party skill takes.
+- **C** (new skill, shared encoder + its own slot encoder): ``compile_skill`` with fine-tuning: A' plus a copy of
+  the shared encoder fine-tuned with the slot head, shipped whole in the ``.skill`` as int8 ``encoder.onnx``
+  (``build-skill --rank 0``; intents stay on the shared encoder).
+- **D** (as C, the slot encoder a delta): the fine-tuning trains a rank-``D_RANK`` update of the LSTM's weights
+  and the skill ships only that (``encoder_delta.npz``; ``build-skill --rank 8``).
 - **B** (per-skill encoder): a fresh BiLSTM encoder (base dimensions) + heads trained on the skill's train rows
   only, over the same shared embedding table (dequantized int8 table, frozen) and the same patch rows as A;
   exported to ONNX, int8-quantized and run by the runtime from a temporary model folder.
@@ -48,7 +50,9 @@ log = logging.getLogger("benchmarks.design")
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "edge_nlu" / "models" / "default"
 DEFAULT_SKILLS = "snips,alarm,calendar,iot,play,email"
-DESIGNS = ("A", "A'", "C", "B")
+DESIGNS = ("A", "A'", "C", "D", "B")
+# D: C with the slot encoder shipped as a delta of this rank (edge_nlu.runtime.encoder_delta)
+D_RANK = 8
 N_SESSIONS = 8  # sessions / skills created in the child process to measure the per-instance RSS
 
 _RSS_CHILD = r"""
@@ -166,16 +170,17 @@ def design_a(model: Path, skill: str, gold: list[Utterance], amortized_s: float)
 
 
 def design_a_new(
-    model: Path, skill: str, train: list[Utterance], gold: list[Utterance], finetune: bool = False
+    model: Path, skill: str, train: list[Utterance], gold: list[Utterance], finetune: bool = False, rank: int = 0
 ) -> dict:
-    """A' (``finetune`` False) or C: a skill compiled on the frozen shipped base, parsed by the runtime."""
+    """A' (``finetune`` False), C (``rank`` 0) or D: a skill compiled on the frozen shipped base, parsed by the
+    runtime."""
     import edge_nlu.runtime.nlu as nlu_mod
     from export.skill_compiler import compile_skill
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"{skill}.skill"
         t0 = time.perf_counter()
-        info = compile_skill(definition_from_utterances(skill, train), model, out, finetune=finetune)
+        info = compile_skill(definition_from_utterances(skill, train), model, out, finetune=finetune, rank=rank)
         secs = time.perf_counter() - t0
         nlu = nlu_mod.load(model, home=Path(tmp) / "home")
         name = nlu.install_skill(out, name=f"new_{skill}")
@@ -197,7 +202,7 @@ def measure(d: str, model: Path, name: str, train, gold, amortized: float, epoch
         return design_a(model, name, gold, amortized)
     if d == "B":
         return design_b(model, name, train, gold, epochs, cfg)
-    return design_a_new(model, name, train, gold, finetune=d == "C")
+    return design_a_new(model, name, train, gold, finetune=d in ("C", "D"), rank=D_RANK if d == "D" else 0)
 
 
 # -- design B ---------------------------------------------------------------------------------------------------
@@ -307,14 +312,17 @@ def summarize(per_skill: dict[str, dict], n_skills: int, base_bytes: int, enc_by
         "A_disk_mb": round((base_bytes / 1024 + n_skills * a_kb) / 1024, 2),
         "A_new_disk_mb": round((base_bytes / 1024 + n_skills * s["A'"]["kb"]) / 1024, 2),
         "C_disk_mb": round((base_bytes / 1024 + n_skills * s["C"]["kb"]) / 1024, 2),
+        "D_disk_mb": round((base_bytes / 1024 + n_skills * s["D"]["kb"]) / 1024, 2),
         "B_disk_mb": round((shared_kb + n_skills * b_kb) / 1024, 2),
         "A_rss_mb": round(base_rss + n_skills * s["A"]["rss_mb"], 1),
         "A_new_rss_mb": round(base_rss + n_skills * s["A'"]["rss_mb"], 1),
         "C_rss_mb": round(base_rss + n_skills * s["C"]["rss_mb"], 1),
+        "D_rss_mb": round(base_rss + n_skills * s["D"]["rss_mb"], 1),
         "B_rss_mb": round(base_rss + n_skills * s["B"]["rss_mb"], 1),
         "A_build_seconds": round(n_skills * s["A"]["build_seconds"], 0),
         "A_new_build_seconds": round(n_skills * s["A'"]["build_seconds"], 0),
         "C_build_seconds": round(n_skills * s["C"]["build_seconds"], 0),
+        "D_build_seconds": round(n_skills * s["D"]["build_seconds"], 0),
         "B_build_seconds": round(n_skills * s["B"]["build_seconds"], 0),
         "note": "base RSS (tokenizer, mmap'd int8 embeddings, one encoder session) counted once in both designs; "
         "B adds one encoder session per skill, A one .skill each, C both (its .skill holds its encoder); disk: B "
@@ -374,7 +382,13 @@ def verdict(s: dict) -> str:
         f"for {c['kb']:.0f} vs {an['kb']:.0f} KB, {c['rss_mb']:.2f} vs {an['rss_mb']:.3f} MB resident per skill and "
         f"{c['p50_ms']:.2f} vs {an['p50_ms']:.2f} ms a parse (median of the skills' p50 CPU time)."
     )
-    return " ".join([first, second, third, fourth])
+    dd = s["D"]
+    fifth = (
+        f"Shipped as a rank-{D_RANK} delta of the base's weights (D), that slot encoder is "
+        f"{cmp(dd['slot_f1'], c['slot_f1'], 'slot_f1', 'slot F1')} against the whole copy (C), at {dd['kb']:.0f} vs "
+        f"{c['kb']:.0f} KB and {dd['rss_mb']:.2f} vs {c['rss_mb']:.2f} MB resident per skill."
+    )
+    return " ".join([first, second, third, fourth, fifth])
 
 
 def table_markdown(per_skill: dict[str, dict], s: dict) -> str:
@@ -405,6 +419,8 @@ def table_markdown(per_skill: dict[str, dict], s: dict) -> str:
         f"{p['A_new_build_seconds']:.0f} |",
         f"| C (shared encoder, compile with its own fine-tuned slot encoder) | {p['C_disk_mb']:.2f} | "
         f"{p['C_rss_mb']:.1f} | {p['C_build_seconds']:.0f} |",
+        f"| D (as C, the slot encoder a rank-{D_RANK} delta) | {p['D_disk_mb']:.2f} | {p['D_rss_mb']:.1f} | "
+        f"{p['D_build_seconds']:.0f} |",
         f"| B (per-skill encoder) | {p['B_disk_mb']:.2f} | {p['B_rss_mb']:.1f} | {p['B_build_seconds']:.0f} |",
     ]
     return "\n".join(lines)
@@ -472,9 +488,11 @@ def main(argv: list[str] | None = None) -> int:
             "skill), skill given, through edge_nlu.runtime (int8 encoder), scored by edge_nlu.metrics.evaluate",
             "A": "shipped .skill on the shared encoder; build s = default build student training / skills (amortized)",
             "A'": "compile_skill from the skill's train rows on the frozen shipped base (heads only)",
-            "C": "compile_skill as build-skill runs it: A' plus a copy of the shared encoder fine-tuned with the slot "
-            "head (export.skill_encoder), shipped in the .skill; RSS = the .skill after one slot_states call (its "
-            "encoder session made as the runtime makes it)",
+            "C": "compile_skill with rank 0: A' plus a copy of the shared encoder fine-tuned with the slot "
+            "head (export.skill_encoder), shipped whole in the .skill; RSS = the .skill after one slot_states call "
+            "(its encoder session made as the runtime makes it)",
+            "D": f"as C with rank {D_RANK}: only a rank-{D_RANK} update of the LSTM weights is trained and shipped "
+            "(encoder_delta.npz), the runtime adds it to the base's int8 weights; RSS as for C",
             "B": "fresh BiLSTM (base dims) + heads + CRF on the skill's train rows only, shared int8 embeddings "
             "dequantized and frozen (emb_lr=0), same patch rows as A, no negatives (no other skill in its training), "
             "same student hyper-parameters as the default build, no teacher (the default build used none either), "

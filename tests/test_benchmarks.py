@@ -404,12 +404,14 @@ def test_design_summary_table_and_verdict_cover_every_design():
             "A": rec(95, 50, 0.1, 0.4),
             "A'": rec(94, 45, 0.1, 0.4),
             "C": rec(94, 330, 0.9, 0.6),
+            "D": rec(94, 110, 1.0, 0.6),
             "B": rec(93, 310, 0.7, 0.3),
         },
         "iot": {
             "A": rec(90, 60, 0.1, 0.4),
             "A'": rec(89, 55, 0.1, 0.4),
             "C": rec(89, 340, 0.9, 0.6),
+            "D": rec(89, 120, 1.0, 0.6),
             "B": rec(88, 320, 0.7, 0.3),
         },
     }
@@ -420,3 +422,4 @@ def test_design_summary_table_and_verdict_cover_every_design():
     assert table.count("| alarm |") == len(DESIGNS) and "| **mean** | C |" in table and "| C (shared encoder" in table
     v = verdict(s)
     assert "(C)" in v and "335 vs 50 KB" in v
+    assert "(D)" in v and "115 vs 335 KB" in v and "| D (as C" in table
