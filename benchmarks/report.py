@@ -294,7 +294,7 @@ def snips2017_section(recs: list[dict], published: dict[str, dict[int, float]], 
         how = (
             ", with its own copy of the encoder fine-tuned for its slots (`export/skill_encoder.py`: "
             + "; ".join(ft)
-            + ")"
+            + "; rank 0 ships the copy whole, rank r > 0 a rank-r delta of the base's weights)"
             if ft and ft != ["null"]
             else ""
         )

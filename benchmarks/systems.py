@@ -317,7 +317,12 @@ class EdgeNLUSystem(System):
                 "augment": sc.AUGMENT,
                 "max_augment": sc.MAX_AUGMENT,
                 "head_l2": sc.HEAD_L2,
-                "finetune": {"epochs": sc.FT_EPOCHS, "lr": sc.FT_LR, "word_drop": sc.FT_WORD_DROP, "rank": sc.FT_RANK}
+                "finetune": {
+                    "epochs": sc.FT_EPOCHS,
+                    "lr": sc.FT_DELTA_LR if sc.FT_RANK else sc.FT_LR,
+                    "word_drop": sc.FT_WORD_DROP,
+                    "rank": sc.FT_RANK,
+                }
                 if sc.FINETUNE
                 else None,
             }

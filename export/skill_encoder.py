@@ -246,7 +246,7 @@ def fit_slot_encoder(
         tag_names,
         base.scales.shape[0],
         epochs=sc.FT_EPOCHS,
-        lr=sc.FT_LR,
+        lr=sc.FT_DELTA_LR if rank else sc.FT_LR,
         word_drop=sc.FT_WORD_DROP,
         l2=sc.HEAD_L2,
         seed=seed,
@@ -258,7 +258,8 @@ def fit_slot_encoder(
     else:
         member = {"encoder.onnx": int8_encoder_bytes(enc, base.dims["emb"])}
     log.info(
-        "fine-tuned the skill's slot encoder: %d epochs, %s %d bytes, %.1f s",
+        "fine-tuned the skill's slot encoder (rank %s): %d epochs, %s %d bytes, %.1f s",
+        rank or "full",
         sc.FT_EPOCHS,
         *member,
         len(next(iter(member.values()))),
