@@ -71,5 +71,16 @@ def pizza_skill(tiny_model, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def pizza_full_skill(tiny_model, tmp_path_factory) -> Path:
+    """The pizza fixture compiled with its slot encoder shipped whole (``encoder.onnx``, ``--rank 0``; done once)."""
+    from edge_nlu.definitions import read_definition
+    from export.skill_compiler import compile_skill
+
+    out = tmp_path_factory.mktemp("pizza-full") / "pizza.skill"
+    compile_skill(read_definition(FIXTURES / "pizza_alexa.json"), tiny_model, out, rank=0)
+    return out
+
+
 # hypothesis profiles ("ci", the default, and "dev"): see tests/_hypothesis.py
 from tests import _hypothesis  # noqa: E402, F401

@@ -20,7 +20,7 @@ from edge_nlu.errors import ArtifactError
 from edge_nlu.runtime.artifacts import (
     BASE_FILES,
     FORMAT_VERSION,
-    SKILL_DELTA_VERSION,
+    SKILL_ENCODER_VERSION,
     SKILL_FILES,
     SKILL_VERSIONS,
     read_skill,
@@ -241,7 +241,7 @@ def _rewrite_manifest(src: Path, dst: Path, **changes) -> None:
         ({"dims": {"emb": 1, "states": 2, "pooled": 4}}, "dims"),
         ({"format_version": max(SKILL_VERSIONS) + 1}, "format_version"),
         ({"format_version": FORMAT_VERSION}, "format_version"),  # v1 does not have the skill's own encoder
-        ({"format_version": SKILL_DELTA_VERSION}, "format_version"),  # v3 has a delta, not a whole encoder.onnx
+        ({"format_version": SKILL_ENCODER_VERSION}, "format_version"),  # v2 has a whole encoder.onnx, not a delta
         ({"format_version": True}, "format_version"),
         ({"format_version": "1"}, "format_version"),
     ],

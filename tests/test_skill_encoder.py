@@ -48,7 +48,7 @@ def test_encoder_from_onnx_reproduces_the_graph(tiny_model, graph):
     assert np.abs(t_pooled.numpy() - pooled).max() < tol
 
 
-def test_compiled_skill_carries_its_encoder_and_uses_it(pizza_skill, tiny_model, home, tmp_path, monkeypatch):
+def test_compiled_skill_carries_its_encoder_and_uses_it(pizza_full_skill, tiny_model, home, tmp_path, monkeypatch):
     """build-skill fine-tunes a copy of the encoder: the skill ships it (listed in its manifest), the runtime reads
     the slot head's states from it, and a skill compiled without it (FINETUNE off) still parses on the base's."""
     import edge_nlu
@@ -57,23 +57,23 @@ def test_compiled_skill_carries_its_encoder_and_uses_it(pizza_skill, tiny_model,
     from edge_nlu.runtime.skill import Skill
     from tests.conftest import FIXTURES
 
-    sk = Skill(pizza_skill)
+    sk = Skill(pizza_full_skill)
     assert sk.has_encoder
-    manifest = json.loads(zipfile.ZipFile(pizza_skill).read("manifest.json"))
+    manifest = json.loads(zipfile.ZipFile(pizza_full_skill).read("manifest.json"))
     assert "encoder.onnx" in manifest["files"]
     base_bytes = (tiny_model / "base" / "encoder.onnx").read_bytes()
-    assert zipfile.ZipFile(pizza_skill).read("encoder.onnx") != base_bytes  # fine-tuned, not a copy
+    assert zipfile.ZipFile(pizza_full_skill).read("encoder.onnx") != base_bytes  # fine-tuned, not a copy
 
     monkeypatch.setattr(sc, "FINETUNE", False)
     plain = tmp_path / "plain.skill"
-    sc.compile_skill(read_definition(FIXTURES / "pizza_alexa.json"), tiny_model, plain)
+    sc.compile_skill(read_definition(FIXTURES / "pizza_alexa.json"), tiny_model, plain, rank=0)
     assert not Skill(plain).has_encoder
     assert "encoder.onnx" not in zipfile.ZipFile(plain).namelist()
     assert json.loads(zipfile.ZipFile(plain).read("manifest.json"))["format_version"] == 1  # older runtimes read it
-    assert plain.stat().st_size < pizza_skill.stat().st_size
+    assert plain.stat().st_size < pizza_full_skill.stat().st_size
 
     nlu = edge_nlu.load(tiny_model, home=home)
-    nlu.install_skill(pizza_skill, name="pizza")
+    nlu.install_skill(pizza_full_skill, name="pizza")
     nlu.install_skill(plain, name="plain")
     text = "order a large pepperoni pizza"
     got = nlu.parse(text, skill="pizza")
@@ -88,7 +88,7 @@ def test_compiled_skill_carries_its_encoder_and_uses_it(pizza_skill, tiny_model,
     assert nlu.parse(text, skill="plain").intent is not None
 
 
-def test_skill_encoder_member_is_verified(pizza_skill, tmp_path):
+def test_skill_encoder_member_is_verified(pizza_full_skill, tmp_path):
     """An encoder.onnx that is corrupted, missing while listed, or added without being listed is refused at load,
     with the file and the check named."""
     from edge_nlu.runtime.skill import Skill
@@ -99,13 +99,13 @@ def test_skill_encoder_member_is_verified(pizza_skill, tmp_path):
         m["encoder.onnx"] = bytes(b)
 
     bad = tmp_path / "bad.skill"
-    _rewrite(pizza_skill, bad, flip)
+    _rewrite(pizza_full_skill, bad, flip)
     with pytest.raises(ArtifactError, match="sha256") as e:
         Skill(bad)
     assert "encoder.onnx" in str(e.value)
 
     gone = tmp_path / "gone.skill"
-    _rewrite(pizza_skill, gone, lambda m: m.pop("encoder.onnx"))
+    _rewrite(pizza_full_skill, gone, lambda m: m.pop("encoder.onnx"))
     with pytest.raises(ArtifactError, match="missing"):
         Skill(gone)
 
@@ -119,23 +119,24 @@ def test_skill_encoder_member_is_verified(pizza_skill, tmp_path):
         return edit
 
     extra = tmp_path / "extra.skill"
-    _rewrite(pizza_skill, extra, unlisted(2))  # version 2 promises an encoder its manifest does not list
+    _rewrite(pizza_full_skill, extra, unlisted(2))  # version 2 promises an encoder its manifest does not list
     with pytest.raises(ArtifactError, match="version 2 has encoder.onnx"):
         Skill(extra)
-    _rewrite(pizza_skill, extra, unlisted(1))  # a version-1 manifest with an encoder slipped into the archive
+    _rewrite(pizza_full_skill, extra, unlisted(1))  # a version-1 manifest with an encoder slipped into the archive
     with pytest.raises(ArtifactError, match="sha256"):
         Skill(extra)
 
 
-def test_a_skill_with_its_own_encoder_is_format_version_2(pizza_skill):
+def test_a_skill_with_its_own_encoder_is_format_version_2(pizza_full_skill):
     """A runtime that reads only version 1 refuses such a skill instead of parsing its slots from the shared
     encoder's states (a heads-only skill stays version 1: see the test above)."""
     from edge_nlu.runtime.artifacts import SKILL_ENCODER_VERSION
 
-    assert json.loads(zipfile.ZipFile(pizza_skill).read("manifest.json"))["format_version"] == SKILL_ENCODER_VERSION
+    manifest = json.loads(zipfile.ZipFile(pizza_full_skill).read("manifest.json"))
+    assert manifest["format_version"] == SKILL_ENCODER_VERSION
 
 
-def test_a_skill_encoder_of_the_wrong_width_is_refused(pizza_skill, tiny_model, tmp_path):
+def test_a_skill_encoder_of_the_wrong_width_is_refused(pizza_full_skill, tiny_model, tmp_path):
     """A skill whose own encoder is a valid graph of another width (consistent checksums) fails with the file
     and the check named on the first parse that needs it, not with an onnxruntime shape error."""
     import torch
@@ -157,7 +158,7 @@ def test_a_skill_encoder_of_the_wrong_width_is_refused(pizza_skill, tiny_model, 
         m["manifest.json"] = json.dumps(man).encode()
 
     narrow = tmp_path / "narrow.skill"
-    _rewrite(pizza_skill, narrow, swap)
+    _rewrite(pizza_full_skill, narrow, swap)
     sk = Skill(narrow)
     base = Base(tiny_model / "base")
     seq = base.sequence(base.tokenize("order a pizza"))
