@@ -75,6 +75,8 @@ def test_requantization_reproduces_the_quantizer(tiny_model):
         apply_delta(base, bad)
     with pytest.raises(DeltaError, match="case"):
         apply_delta(base, dict(zero, case=np.zeros((3, 3), np.float32)))
+    with pytest.raises(DeltaError, match="finite"):
+        apply_delta(base, dict(zero, bias=np.full_like(zero["bias"], np.nan)))
     q2, s2 = quantize_channels(np.zeros((1, 4, 2), np.float32), 64)  # an all-zero channel: scale 1, not 0/0
     assert np.all(q2 == 0) and np.all(s2 == 1)
 
@@ -180,7 +182,12 @@ def test_delta_member_is_verified(delta_skill, tiny_model, tmp_path, home):
     def reshape(a):
         a["w_up"] = a["w_up"][:, :-1]
 
-    for change, check in ((rename, "onnx"), (reshape, "encoder_delta")):
+    def swap_roles(a):  # the bias's name where the input weights' should be: a 2-D tensor, not [D, I, 4H]
+        names = [str(x) for x in a["names"]]
+        names[0] = names[6]
+        a["names"] = np.array(names)
+
+    for change, check in ((rename, "onnx"), (reshape, "encoder_delta"), (swap_roles, "encoder_delta")):
         other = tmp_path / f"{change.__name__}.skill"
         other.write_bytes(delta_skill.read_bytes())
         rewrite_skill(other, None, edit_delta(change))  # consistent sums: only the content is wrong

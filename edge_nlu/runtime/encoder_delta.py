@@ -51,6 +51,9 @@ def apply_delta(base: dict[str, np.ndarray], delta: dict[str, np.ndarray]) -> di
     qmax = int(np.asarray(delta["qmax"]).ravel()[0])
     if not 1 <= qmax <= 127:
         raise DeltaError(f"qmax {qmax} outside 1..127")
+    for k in ("w_up", "w_down", "r_up", "r_down", "bias", "case"):
+        if not np.all(np.isfinite(np.asarray(delta[k], dtype=np.float32))):
+            raise DeltaError(f"{k} holds values that are not finite")
     out = {}
     for key in ("w", "r"):
         q, s, z = (base[role[k]] for k in (key, f"{key}_scale", f"{key}_zero_point"))

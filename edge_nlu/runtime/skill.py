@@ -263,7 +263,7 @@ class Skill:
                 file=where,
                 check="dims",
             )
-        self._encoder_bytes = self._delta_bytes = None  # the session holds the graph: 290 KB less per resident skill
+        self._encoder_bytes = self._delta_bytes = None  # the session holds what it needs (290 KB less for a copy)
         return sess
 
     def _delta(self, base: Base, where: str) -> dict[str, np.ndarray]:
@@ -283,6 +283,10 @@ class Skill:
             return apply_delta(weights, delta)
         except DeltaError as e:
             raise ArtifactError(str(e), file=where, check="encoder_delta") from None
+        except (ValueError, TypeError, IndexError) as e:  # e.g. a name that points at a tensor of another role
+            raise ArtifactError(
+                f"delta does not fit the base's weights ({e.__class__.__name__})", file=where, check="encoder_delta"
+            ) from None
 
     def slot_input(self, base: Base, seq: Sequence, states: np.ndarray) -> np.ndarray:
         """Per-word input of the slot head [n_words, F] for a sequence the base encoded into ``states``
