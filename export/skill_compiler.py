@@ -547,7 +547,7 @@ def compile_skill(
         l2=HEAD_L2,
         lex_l2=HEAD_L2,
     )
-    encoder = None
+    encoder: dict[str, bytes] = {}  # the skill's own slot encoder member, if it gets one
     finetune = FINETUNE if finetune is None else finetune
     if finetune and SLOT_FEATURES == "context" and "transitions" in weights:
         from export.skill_encoder import fit_slot_encoder
@@ -557,7 +557,6 @@ def compile_skill(
             log.warning("the base's encoder is not a one-layer BiLSTM: skill built without its own slot encoder")
         else:
             weights, encoder = got
-    encoder = encoder or {}
     manifest = write_skill_file(
         out,
         labels,

@@ -38,17 +38,37 @@ from export.student import Encoder, crf_nll
 log = logging.getLogger(__name__)
 
 
-def encoder_from_onnx(path: Path, emb: int, hidden: int) -> Encoder | None:
-    """The torch :class:`Encoder` with the weights of an exported one-layer BiLSTM graph, fp32 or dynamic int8
-    (int8 weights dequantized); None for a graph of another kind (GRU, CNN, transformer, stacked LSTM)."""
-    m = onnx.load(str(path))
-    init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+def _lstm_node(m: onnx.ModelProto) -> tuple[onnx.NodeProto, str] | None:
+    """The graph's one (fp32 or int8) LSTM node and the name of its word-shape table (the initializer gathered by
+    the "case" input; its name depends on the exporter), or None for a graph of another kind."""
     nodes = [n for n in m.graph.node if n.op_type in ("LSTM", "DynamicQuantizeLSTM")]
-    # the word-shape table: the initializer gathered by the "case" input (its name depends on the exporter)
     case = [n.input[0] for n in m.graph.node if n.op_type == "Gather" and list(n.input[1:]) == ["case"]]
-    if len(nodes) != 1 or len(case) != 1 or case[0] not in init:
+    if len(nodes) != 1 or len(case) != 1 or case[0] not in {i.name for i in m.graph.initializer}:
         return None
-    node, ins = nodes[0], list(nodes[0].input)
+    return nodes[0], case[0]
+
+
+def _torch_gates(a: np.ndarray, h: int) -> np.ndarray:
+    """ONNX gate order (i, o, f, c) along axis 0 -> torch's (i, f, g, o)."""
+    return np.concatenate([a[0:h], a[2 * h : 3 * h], a[3 * h : 4 * h], a[h : 2 * h]])
+
+
+def _onnx_gates(a: np.ndarray, h: int) -> np.ndarray:
+    """Torch gate order (i, f, g, o) along axis 0 -> ONNX's (i, o, f, c): the inverse of :func:`_torch_gates`."""
+    return np.concatenate([a[0:h], a[3 * h : 4 * h], a[h : 2 * h], a[2 * h : 3 * h]])
+
+
+def encoder_from_onnx(graph: Path | onnx.ModelProto, emb: int, hidden: int) -> Encoder | None:
+    """The torch :class:`Encoder` with the weights of an exported one-layer BiLSTM graph (a file or a loaded
+    model), fp32 or dynamic int8 (int8 weights dequantized); None for a graph of another kind (GRU, CNN,
+    transformer, stacked LSTM)."""
+    m = graph if isinstance(graph, onnx.ModelProto) else onnx.load(str(graph))
+    found = _lstm_node(m)
+    if found is None:
+        return None
+    node, case = found
+    init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    ins = list(node.input)
     if node.op_type == "LSTM":
         w, r, b = (init[n] for n in ins[1:4])
     else:  # per-channel int8 weights [D, I, 4H] with scales and zero points [D, 4H]
@@ -62,11 +82,11 @@ def encoder_from_onnx(path: Path, emb: int, hidden: int) -> Encoder | None:
         return None
     h = hidden
 
-    def gates(a: np.ndarray) -> torch.Tensor:  # ONNX gate order i, o, f, c -> torch i, f, g, o
-        return torch.tensor(np.concatenate([a[0:h], a[2 * h : 3 * h], a[3 * h : 4 * h], a[h : 2 * h]]))
+    def gates(a: np.ndarray) -> torch.Tensor:
+        return torch.tensor(_torch_gates(a, h))
 
     enc = Encoder(emb, hidden, 1, 0.0, "lstm")
-    sd = {"case.weight": torch.tensor(init[case[0]])}
+    sd = {"case.weight": torch.tensor(init[case])}
     for d, suffix in ((0, ""), (1, "_reverse")):
         sd[f"lstm.weight_ih_l0{suffix}"] = gates(w[d])
         sd[f"lstm.weight_hh_l0{suffix}"] = gates(r[d])
@@ -223,14 +243,15 @@ def fit_slot_encoder(
     from export import skill_compiler as sc
 
     t0 = time.time()
-    graph = base.folder / "encoder.onnx"
+    graph = onnx.load(str(base.folder / "encoder.onnx"))
     enc = encoder_from_onnx(graph, base.dims["emb"], base.dims["hidden"])
     if enc is None:
         return None
     rank = sc.FT_RANK if rank is None else rank
     if rank < 0:
         raise ValueError(f"rank {rank}: a delta's rank is 1 or more (0: the whole encoder)")
-    if rank and lstm_names(graph) is None:  # a delta is added to the base's int8 LSTM weights
+    names = lstm_names(graph) if rank else None
+    if rank and names is None:  # a delta is added to the base's int8 LSTM weights
         log.warning("the base's encoder is not an int8 LSTM graph: the skill ships its whole encoder copy")
         rank = 0
     table = base.emb.astype(np.float32) * base.scales[:, None]
@@ -254,7 +275,7 @@ def fit_slot_encoder(
         rank=rank,
     )
     if rank:
-        member = {"encoder_delta.npz": delta_bytes(enc, lora, graph)}
+        member = {"encoder_delta.npz": delta_bytes(enc, lora, names)}
     else:
         member = {"encoder.onnx": int8_encoder_bytes(enc, base.dims["emb"])}
     log.info(
@@ -268,30 +289,24 @@ def fit_slot_encoder(
     return new, member
 
 
-def lstm_names(graph: Path) -> dict[str, str] | None:
+def lstm_names(graph: Path | onnx.ModelProto) -> dict[str, str] | None:
     """The base graph's initializer names by delta role (``edge_nlu.runtime.encoder_delta.NAMES``), or None when
     its encoder is not one int8 ``DynamicQuantizeLSTM`` node with a word-shape table."""
-    m = onnx.load(str(graph))
-    nodes = [n for n in m.graph.node if n.op_type == "DynamicQuantizeLSTM"]
-    case = [n.input[0] for n in m.graph.node if n.op_type == "Gather" and list(n.input[1:]) == ["case"]]
-    if len(nodes) != 1 or len(case) != 1 or len(nodes[0].input) < 12:
+    m = graph if isinstance(graph, onnx.ModelProto) else onnx.load(str(graph))
+    found = _lstm_node(m)
+    if found is None or found[0].op_type != "DynamicQuantizeLSTM" or len(found[0].input) < 12:
         return None
-    ins = list(nodes[0].input)
-    return dict(zip(NAMES, [ins[1], ins[8], ins[9], ins[2], ins[10], ins[11], ins[3], case[0]]))
+    ins = list(found[0].input)
+    return dict(zip(NAMES, [ins[1], ins[8], ins[9], ins[2], ins[10], ins[11], ins[3], found[1]]))
 
 
-def _onnx_gates(a: np.ndarray, h: int) -> np.ndarray:
-    """Torch gate order (i, f, g, o) along axis 0 -> ONNX's (i, o, f, c); the inverse of encoder_from_onnx's."""
-    return np.concatenate([a[0:h], a[3 * h : 4 * h], a[h : 2 * h], a[2 * h : 3 * h]])
-
-
-def delta_bytes(encoder: Encoder, lora: dict[str, tuple[np.ndarray, np.ndarray]], graph: Path) -> bytes:
+def delta_bytes(encoder: Encoder, lora: dict[str, tuple[np.ndarray, np.ndarray]], names: dict[str, str]) -> bytes:
     """The ``encoder_delta.npz`` member of a skill whose encoder was fine-tuned with rank-r updates (``lora``, from
-    :func:`finetune_slot_encoder`) on top of ``graph``'s int8 weights."""
+    :func:`finetune_slot_encoder`) on top of the base graph's int8 weights, named by role in ``names``
+    (:func:`lstm_names`)."""
     from edge_nlu.runtime.artifacts import npz_bytes
     from quantize.int8 import WEIGHT_QMAX
 
-    names = lstm_names(graph)
     h = encoder.lstm.hidden_size
     sd = {k: v.detach().numpy() for k, v in encoder.state_dict().items()}
     arrays: dict[str, np.ndarray] = {"names": np.array([names[k] for k in NAMES])}

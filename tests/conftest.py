@@ -82,5 +82,29 @@ def pizza_full_skill(tiny_model, tmp_path_factory) -> Path:
     return out
 
 
+def rewrite_zip(src: Path, dst: Path, edit) -> None:
+    """Copy the skill zip ``src`` to ``dst`` with ``edit(members)`` applied to its members (manifest included, sums
+    not recomputed: for tampering tests)."""
+    import zipfile
+
+    with zipfile.ZipFile(src) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    edit(members)
+    with zipfile.ZipFile(dst, "w") as z:
+        for n, v in members.items():
+            z.writestr(n, v)
+
+
+def flip_byte(name: str):
+    """An edit for :func:`rewrite_zip` that flips one byte in the middle of member ``name``."""
+
+    def edit(members: dict[str, bytes]) -> None:
+        b = bytearray(members[name])
+        b[len(b) // 2] ^= 0xFF
+        members[name] = bytes(b)
+
+    return edit
+
+
 # hypothesis profiles ("ci", the default, and "dev"): see tests/_hypothesis.py
 from tests import _hypothesis  # noqa: E402, F401

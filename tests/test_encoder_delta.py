@@ -14,18 +14,10 @@ import pytest
 from edge_nlu.errors import ArtifactError
 from edge_nlu.runtime.encoder_delta import NAMES, DeltaError, apply_delta, quantize_channels
 from edge_nlu.runtime.onnx_weights import OnnxWeightsError, read_initializers
+from tests.conftest import flip_byte, rewrite_zip
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("torch")
-
-
-def _rewrite(src: Path, dst: Path, edit) -> None:
-    with zipfile.ZipFile(src) as z:
-        members = {n: z.read(n) for n in z.namelist()}
-    edit(members)
-    with zipfile.ZipFile(dst, "w") as z:
-        for n, v in members.items():
-            z.writestr(n, v)
 
 
 @pytest.mark.parametrize("graph", ["_work/encoder_fp32.onnx", "base/encoder.onnx"])
@@ -158,13 +150,8 @@ def test_delta_member_is_verified(delta_skill, tiny_model, tmp_path, home):
     from edge_nlu.runtime.artifacts import npz_bytes, rewrite_skill
     from edge_nlu.runtime.skill import Skill
 
-    def flip(m):
-        b = bytearray(m["encoder_delta.npz"])
-        b[len(b) // 2] ^= 0xFF
-        m["encoder_delta.npz"] = bytes(b)
-
     bad = tmp_path / "bad.skill"
-    _rewrite(delta_skill, bad, flip)
+    rewrite_zip(delta_skill, bad, flip_byte("encoder_delta.npz"))
     with pytest.raises(ArtifactError, match="sha256"):
         Skill(bad)
 

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import json
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from edge_nlu.errors import ArtifactError
+from tests.conftest import flip_byte, rewrite_zip
 
 pytest.importorskip("torch")
-
-
-def _rewrite(src: Path, dst: Path, edit) -> None:
-    """Copy the skill zip ``src`` to ``dst`` with ``edit(members)`` applied to its members (manifest included)."""
-    with zipfile.ZipFile(src) as z:
-        members = {n: z.read(n) for n in z.namelist()}
-    edit(members)
-    with zipfile.ZipFile(dst, "w") as z:
-        for n, v in members.items():
-            z.writestr(n, v)
 
 
 @pytest.mark.parametrize("graph", ["_work/encoder_fp32.onnx", "base/encoder.onnx"])
@@ -93,19 +83,14 @@ def test_skill_encoder_member_is_verified(pizza_full_skill, tmp_path):
     with the file and the check named."""
     from edge_nlu.runtime.skill import Skill
 
-    def flip(m):
-        b = bytearray(m["encoder.onnx"])
-        b[len(b) // 2] ^= 0xFF
-        m["encoder.onnx"] = bytes(b)
-
     bad = tmp_path / "bad.skill"
-    _rewrite(pizza_full_skill, bad, flip)
+    rewrite_zip(pizza_full_skill, bad, flip_byte("encoder.onnx"))
     with pytest.raises(ArtifactError, match="sha256") as e:
         Skill(bad)
     assert "encoder.onnx" in str(e.value)
 
     gone = tmp_path / "gone.skill"
-    _rewrite(pizza_full_skill, gone, lambda m: m.pop("encoder.onnx"))
+    rewrite_zip(pizza_full_skill, gone, lambda m: m.pop("encoder.onnx"))
     with pytest.raises(ArtifactError, match="missing"):
         Skill(gone)
 
@@ -119,10 +104,10 @@ def test_skill_encoder_member_is_verified(pizza_full_skill, tmp_path):
         return edit
 
     extra = tmp_path / "extra.skill"
-    _rewrite(pizza_full_skill, extra, unlisted(2))  # version 2 promises an encoder its manifest does not list
+    rewrite_zip(pizza_full_skill, extra, unlisted(2))  # version 2 promises an encoder its manifest does not list
     with pytest.raises(ArtifactError, match="version 2 has encoder.onnx"):
         Skill(extra)
-    _rewrite(pizza_full_skill, extra, unlisted(1))  # a version-1 manifest with an encoder slipped into the archive
+    rewrite_zip(pizza_full_skill, extra, unlisted(1))  # a version-1 manifest with an encoder slipped into the archive
     with pytest.raises(ArtifactError, match="sha256"):
         Skill(extra)
 
@@ -158,7 +143,7 @@ def test_a_skill_encoder_of_the_wrong_width_is_refused(pizza_full_skill, tiny_mo
         m["manifest.json"] = json.dumps(man).encode()
 
     narrow = tmp_path / "narrow.skill"
-    _rewrite(pizza_full_skill, narrow, swap)
+    rewrite_zip(pizza_full_skill, narrow, swap)
     sk = Skill(narrow)
     base = Base(tiny_model / "base")
     seq = base.sequence(base.tokenize("order a pizza"))

@@ -38,16 +38,21 @@ def dequantize_channels(q: np.ndarray, scale: np.ndarray, zero: np.ndarray) -> n
     return (q.astype(np.float32) - zero.astype(np.float32)[:, None, :]) * scale[:, None, :]
 
 
+def role_names(delta: dict[str, np.ndarray]) -> dict[str, str]:
+    """The base graph's initializer names the delta replaces, by role (:data:`NAMES`)."""
+    names = [str(x) for x in np.asarray(delta.get("names", [])).ravel()]
+    if len(names) != len(NAMES):
+        raise DeltaError(f"{len(names)} weight names, expected {len(NAMES)}")
+    return dict(zip(NAMES, names))
+
+
 def apply_delta(base: dict[str, np.ndarray], delta: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The new initializers (name -> array) of the skill's encoder: ``base`` holds the base graph's initializers named
     in ``delta["names"]``. Raises :class:`DeltaError` when the delta's shapes do not fit them."""
     missing = [k for k in ARRAYS if k not in delta]
     if missing:
         raise DeltaError(f"no array {missing[0]!r}")
-    names = [str(x) for x in np.asarray(delta["names"]).ravel()]
-    if len(names) != len(NAMES):
-        raise DeltaError(f"{len(names)} names, expected {len(NAMES)}")
-    role = dict(zip(NAMES, names))
+    role = role_names(delta)
     qmax = int(np.asarray(delta["qmax"]).ravel()[0])
     if not 1 <= qmax <= 127:
         raise DeltaError(f"qmax {qmax} outside 1..127")

@@ -95,7 +95,6 @@ class Skill:
             # the skill's own slot encoder (compiled with fine-tuning): a session is made on the first parse
             self._encoder_bytes: bytes | None = members.get("encoder.onnx")
             self._delta_bytes: bytes | None = members.get("encoder_delta.npz")  # or a delta of the base's weights
-            self._has_encoder = self._encoder_bytes is not None or self._delta_bytes is not None
             self._encoder_form = "full" if self._encoder_bytes else "delta" if self._delta_bytes else None
             self._encoder = None
             self._encoder_lock = threading.Lock()
@@ -227,7 +226,7 @@ class Skill:
     @property
     def has_encoder(self) -> bool:
         """Whether the skill carries its own fine-tuned encoder for its slot head (else it reads the base's)."""
-        return self._has_encoder
+        return self._encoder_form is not None
 
     def slot_states(self, base: Base, seq: Sequence, emb: np.ndarray | None = None) -> np.ndarray:
         """Per-piece states [T, 2H] of ``seq`` from the skill's own encoder (a copy of the base's, fine-tuned on the
@@ -268,18 +267,16 @@ class Skill:
 
     def _delta(self, base: Base, where: str) -> dict[str, np.ndarray]:
         """The base encoder's weights with this skill's low-rank delta added (edge_nlu.runtime.encoder_delta)."""
-        from edge_nlu.runtime.encoder_delta import NAMES, DeltaError, apply_delta
+        from edge_nlu.runtime.encoder_delta import DeltaError, apply_delta, role_names
 
         try:
             with np.load(io.BytesIO(self._delta_bytes), allow_pickle=False) as z:
                 delta = {k: z[k] for k in z.files}
-            names = [str(x) for x in np.asarray(delta.get("names", [])).ravel()]
         except Exception as e:
             raise ArtifactError(f"unreadable delta ({e.__class__.__name__})", file=where, check="members") from None
-        if len(names) != len(NAMES):
-            raise ArtifactError(f"{len(names)} weight names, expected {len(NAMES)}", file=where, check="encoder_delta")
-        weights = base.encoder_weights(names)  # ArtifactError naming the base graph when it lacks one
         try:
+            # ArtifactError naming the base graph when it lacks one of the names
+            weights = base.encoder_weights(list(role_names(delta).values()))
             return apply_delta(weights, delta)
         except DeltaError as e:
             raise ArtifactError(str(e), file=where, check="encoder_delta") from None
@@ -292,9 +289,10 @@ class Skill:
         """Per-word input of the slot head [n_words, F] for a sequence the base encoded into ``states``
         (:func:`slot_features`); a skill with its own slot encoder reads its own states instead."""
         emb = None
-        if self.slot_features == "context" or self._has_encoder:
+        own = self._encoder_form is not None
+        if self.slot_features == "context" or own:
             emb = base.embed(seq.ids, self.patch_q, self.patch_s)
-        if self._has_encoder:
+        if own:
             states = self.slot_states(base, seq, emb)
         return slot_features(self.slot_features, states, seq.first, emb, seq.case)
 
