@@ -108,13 +108,15 @@ def add_expert(path: Path, base_manifest: dict, expert: tuple, weight: float = W
     """Rewrite the skill file at ``path`` with the expert folded in (atomically); returns its manifest."""
     w, b, tr = expert
 
+    from export.skill_compiler import pack_weights
+
     def fold(members: dict[str, bytes]) -> None:
         labels = json.loads(members["labels.json"])
         npz = np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False)
         arrays = {k: npz[k] for k in npz.files}
         if "lex_w" in arrays:
             raise ValueError(f"{path} already has lexical features")
-        arrays["lex_w"] = (weight * w).astype(np.float16)
+        arrays.update(pack_weights({"lex_w": weight * w}))
         arrays["slot_b"] = (arrays["slot_b"] + weight * b).astype(np.float32)
         learned = arrays.get("transitions", np.zeros_like(tr))
         arrays["transitions"] = (learned + weight * tr).astype(np.float32)

@@ -28,7 +28,7 @@ from edge_nlu.runtime.skill import slot_features
 from edge_nlu.runtime.store import safe_name
 from edge_nlu.words import split_words, word_key
 from export.student import NONE, SkillLabels
-from quantize.int8 import quantize_rows
+from quantize.int8 import quantize_columns, quantize_rows
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +201,36 @@ def catalog_of(definition: SkillDefinition | None, labels: SkillLabels) -> tuple
     return slot_types, catalogs
 
 
+# the heads' weight matrices as stored in weights.npz: float16 halves them (a skill's largest float arrays after the
+# lexical table) and moves its scores by ~1e-3 of their range, far below the int8 encoder's own error
+HALF = ("intent_w", "slot_w")
+
+
+def pack_weights(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A skill's float head weights as weights.npz stores them: the hashed lexical table ``lex_w`` int8 with a scale
+    per tag (``lex_s``), the intent and slot matrices float16, the rest float32. Other arrays pass unchanged."""
+    out = dict(weights)
+    for k in ("intent_w", "intent_b", "slot_w", "slot_b", "transitions"):
+        if k in out:
+            out[k] = np.asarray(out[k], dtype=np.float16 if k in HALF else np.float32)
+    if "lex_w" in out:
+        out["lex_w"], out["lex_s"] = quantize_columns(out["lex_w"])
+    return out
+
+
+def unpack_weights(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The inverse of ``pack_weights`` (float32 head weights) for a rewrite of a skill's weights; int8 members of
+    other kinds (patch rows, the intent expert) pass unchanged."""
+    out = dict(arrays)
+    for k in ("intent_w", "intent_b", "slot_w", "slot_b", "transitions"):
+        if k in out:
+            out[k] = np.asarray(out[k], dtype=np.float32)
+    if "lex_w" in out:
+        lw = out["lex_w"].astype(np.float32)
+        out["lex_w"] = lw * out.pop("lex_s")[None, :] if "lex_s" in out else lw
+    return out
+
+
 def write_skill_file(
     out: Path,
     labels: SkillLabels,
@@ -222,7 +252,7 @@ def write_skill_file(
         pq, ps = quantize_rows(patch_rows)
     else:
         pq, ps = np.zeros((0, base_manifest["dims"]["emb"]), np.int8), np.zeros((0,), np.float32)
-    arrays = {k: np.asarray(v, dtype=np.float16 if k == "lex_w" else np.float32) for k, v in weights.items()}
+    arrays = pack_weights({k: np.asarray(v, dtype=np.float32) for k, v in weights.items()})
     arrays.update(patch_q=pq, patch_s=ps)
     members = {
         "labels.json": json.dumps(

@@ -343,12 +343,13 @@ def add_to_skill(model: Path, skill: str, rows, out: Path, seed: int = 0) -> dic
     from edge_nlu.runtime.artifacts import npz_bytes, read_skill, rewrite_skill
     from edge_nlu.runtime.base import Base
     from edge_nlu.runtime.skill import Skill
+    from export.skill_compiler import pack_weights, unpack_weights
 
     base = Base(Path(model) / "base")
     src = Path(model) / "skills" / f"{skill}.skill"
     sk = Skill(src, base.manifest)
     _, members = read_skill(src, base.manifest)
-    arrays = dict(np.load(io.BytesIO(members["weights.npz"])))
+    arrays = unpack_weights(dict(np.load(io.BytesIO(members["weights.npz"]))))
     if "transitions" not in arrays:
         raise ValueError(f"{src}: a skill without a CRF slot head has no slot encoder to fine-tune")
     from export.skill_compiler import row_inputs
@@ -370,7 +371,7 @@ def add_to_skill(model: Path, skill: str, rows, out: Path, seed: int = 0) -> dic
     new, member = got
 
     def edit(m: dict) -> None:
-        m["weights.npz"] = npz_bytes({**arrays, **{k: new[k] for k in keys}})
+        m["weights.npz"] = npz_bytes(pack_weights({**arrays, **{k: new[k] for k in keys}}))
         for name in ("encoder.onnx", "encoder_delta.npz"):
             m.pop(name, None)
         m.update(member)

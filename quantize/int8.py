@@ -38,6 +38,13 @@ def quantize_encoder(fp32: Path, int8: Path, per_channel: bool = True, reduce_ra
     return int8
 
 
+def quantize_columns(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 with one scale per column: column ≈ q * scale (a skill's hashed lexical table, one scale per
+    tag: the rows of a bucket are summed per word, so a shared scale per output keeps the sum one multiply)."""
+    q, scale = quantize_rows(np.asarray(table, dtype=np.float32).T)
+    return np.ascontiguousarray(q.T), scale
+
+
 def quantize_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric int8 with one scale per row: row ≈ q * scale."""
     table = np.asarray(table, dtype=np.float32)

@@ -220,8 +220,10 @@ def test_lexical_expert_folds_into_a_skill(tiny_model, tiny_config, tmp_path):
     assert after.lexical == TEMPLATES and after.lex_w is not None
     words = rows[0].text.split()
     feats = np.random.default_rng(0).normal(size=(len(words), before.slot_w.shape[0])).astype(np.float32)
-    lex = np.stack([after.lex_w[f].astype(np.float32).sum(0) for f in lexical_ids(words)])  # 0.5 * w, float16
-    assert np.allclose(after.lex_w, 0.5 * w, atol=1e-2)
+    assert after.lex_w.dtype == np.int8  # 0.5 * w with a scale per tag
+    table = after.lex_w.astype(np.float32) * after.lex_s
+    assert np.all(np.abs(table - 0.5 * w) <= after.lex_s / 2 + 1e-6)
+    lex = np.stack([table[f].sum(0) for f in lexical_ids(words)])
     poe = log_softmax(feats @ before.slot_w + before.slot_b) + lex + 0.5 * b
     expect = [before.tags[j] for j in viterbi(poe, before.transitions + 0.5 * tr)]
     assert after.decode(feats, words) == expect

@@ -113,15 +113,30 @@ def lexical_ids(words: list[str], buckets: int = BUCKETS, gaz=None) -> list[list
     return out
 
 
-def lexical_emissions(words: list[str], table: np.ndarray, gaz=None) -> np.ndarray:
-    """[n_words, n_tags] float32 sum of ``table`` rows (any float dtype) over each word's feature buckets."""
+def lexical_emissions(words: list[str], table: np.ndarray, gaz=None, scale: np.ndarray | None = None) -> np.ndarray:
+    """[n_words, n_tags] float32 sum of ``table`` rows over each word's feature buckets: a float table as is, an
+    int8 one times its per-tag ``scale`` (summed in int32 first, so the scale is one multiply per word)."""
     if not words:
         return np.zeros((0, table.shape[1]), dtype=np.float32)
     crcs, counts = _crcs(words, gaz)
     starts = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
     ids = np.array(crcs, dtype=np.int64) % table.shape[0]
-    return np.add.reduceat(table[ids].astype(np.float32), starts, axis=0)
+    if scale is None:
+        return np.add.reduceat(table[ids].astype(np.float32), starts, axis=0)
+    return np.add.reduceat(table[ids].astype(np.int32), starts, axis=0).astype(np.float32) * scale
+
+
+def lexical_ok(table: np.ndarray | None, scale: np.ndarray | None, n_tags: int) -> bool:
+    """Whether a skill's lexical slot table fits its tags: float [buckets, n_tags], or int8 with a finite,
+    positive scale per tag; a scale without a table (or a float table with one) is malformed."""
+    if table is None:
+        return scale is None
+    if table.ndim != 2 or table.shape[1] != n_tags or not len(table):
+        return False
+    if table.dtype == np.int8:
+        return scale is not None and scale.shape == (n_tags,) and bool(np.all(np.isfinite(scale) & (scale > 0)))
+    return table.dtype.kind == "f" and scale is None
 
 
 # intent features: the utterance's distinct word unigrams and bigrams (<s>/</s> at the ends), lower-cased

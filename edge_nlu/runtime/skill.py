@@ -12,7 +12,14 @@ import numpy as np
 
 from edge_nlu.errors import ArtifactError
 from edge_nlu.runtime.artifacts import read_skill
-from edge_nlu.runtime.lexical import BUCKETS, INTENT_TEMPLATES, TEMPLATES, intent_emissions, lexical_emissions
+from edge_nlu.runtime.lexical import (
+    BUCKETS,
+    INTENT_TEMPLATES,
+    TEMPLATES,
+    intent_emissions,
+    lexical_emissions,
+    lexical_ok,
+)
 from edge_nlu.words import N_SHAPES, word_key
 
 if TYPE_CHECKING:
@@ -120,8 +127,10 @@ class Skill:
             self.patch_s = arrays["patch_s"].astype(np.float32)
             words = patch["words"]
             self.lexical: str | None = labels.get("lexical")
-            # kept as stored (float16): only the rows a parse gathers are widened, which halves resident memory
+            # kept as stored (int8 with a scale per tag, or float16 in older skills): only the rows a parse gathers
+            # are widened, which keeps resident memory at a quarter (a half) of float32
             self.lex_w = arrays["lex_w"] if "lex_w" in arrays else None
+            self.lex_s = arrays["lex_s"].astype(np.float32) if "lex_s" in arrays else None
             # lexical intent expert (optional): int8 n-gram weights, their per-intent scale, and a bias
             self.intent_lexical: str | None = labels.get("intent_lexical")
             self.intent_lex_w = arrays.get("intent_lex_w")
@@ -140,10 +149,7 @@ class Skill:
             and self.patch_s.shape == (len(words),)
             and self.intents[-1:] == [NONE]
             and self.slot_features in ("states", "context")
-            and (
-                self.lex_w is None
-                or (self.lex_w.dtype.kind == "f" and self.lex_w.ndim == 2 and self.lex_w.shape[1] == len(self.tags))
-            )
+            and lexical_ok(self.lex_w, self.lex_s, len(self.tags))
         )
         n_int = len(self.intents)
         has = [a is not None for a in (self.intent_lex_w, self.intent_lex_s, self.intent_lex_b)]
@@ -307,7 +313,7 @@ class Skill:
             return []
         z = self.slot_scores(feats)
         if self.lex_w is not None and words is not None:
-            z = z + lexical_emissions(words, self.lex_w, self.gazetteer)
+            z = z + lexical_emissions(words, self.lex_w, self.gazetteer, self.lex_s)
         # no log-softmax: it shifts all tags of a word equally, which no path comparison can see
         return [self.tags[j] for j in viterbi(z, self.transitions, self._into)]
 
@@ -352,5 +358,9 @@ class Skill:
 
     def nbytes(self) -> int:
         arrays = [self.intent_w, self.intent_b, self.slot_w, self.slot_b, self.patch_q, self.patch_s]
-        extra = [a for a in (self.lex_w, self.intent_lex_w, self.intent_lex_s, self.intent_lex_b) if a is not None]
+        extra = [
+            a
+            for a in (self.lex_w, self.lex_s, self.intent_lex_w, self.intent_lex_s, self.intent_lex_b)
+            if a is not None
+        ]
         return sum(a.nbytes for a in arrays + extra) + len(self._encoder_bytes or b"") + len(self._delta_bytes or b"")
