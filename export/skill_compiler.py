@@ -204,17 +204,25 @@ def catalog_of(definition: SkillDefinition | None, labels: SkillLabels) -> tuple
 # the heads' weight matrices as stored in weights.npz: float16 halves them (a skill's largest float arrays after the
 # lexical table) and moves its scores by ~1e-3 of their range, far below the int8 encoder's own error
 HALF = ("intent_w", "slot_w")
+# False writes the format before compact heads (float16 lexical table, float32 matrices; the runtime reads both):
+# for benchmarks.compact_heads, which measures what the compact form changes
+COMPACT = True
 
 
 def pack_weights(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """A skill's float head weights as weights.npz stores them: the hashed lexical table ``lex_w`` int8 with a scale
     per tag (``lex_s``), the intent and slot matrices float16, the rest float32. Other arrays pass unchanged."""
     out = dict(weights)
+    if "lex_s" in out:
+        raise ValueError("pack_weights: the weights are packed already (lex_s present)")
     for k in ("intent_w", "intent_b", "slot_w", "slot_b", "transitions"):
         if k in out:
-            out[k] = np.asarray(out[k], dtype=np.float16 if k in HALF else np.float32)
+            out[k] = np.asarray(out[k], dtype=np.float16 if k in HALF and COMPACT else np.float32)
     if "lex_w" in out:
-        out["lex_w"], out["lex_s"] = quantize_columns(out["lex_w"])
+        if COMPACT:
+            out["lex_w"], out["lex_s"] = quantize_columns(out["lex_w"])
+        else:
+            out["lex_w"] = np.asarray(out["lex_w"], dtype=np.float16)
     return out
 
 

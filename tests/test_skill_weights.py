@@ -158,3 +158,32 @@ def test_a_malformed_lexical_table_is_refused(pizza_skill, tiny_model, tmp_path,
         Skill(bad, base)
     assert e.value.check == "dims" and "bad.skill" in str(e.value)
     assert json.loads(read_skill(bad)[1]["labels.json"])["lexical"]  # the labels still promise lexical features
+
+
+def test_repacking_an_older_file_equals_compiling_compact(pizza_skill, tiny_model, tmp_path, monkeypatch):
+    """benchmarks.compact_heads compiles once in the earlier encoding and repacks: that must give the very arrays a
+    compact compile writes (the same float weights through the same pack_weights), or its comparison is not one."""
+    import export.skill_compiler as sc
+    from benchmarks.compact_heads import repack, table_markdown
+    from edge_nlu.definitions import read_definition
+    from tests.conftest import FIXTURES
+
+    monkeypatch.setattr(sc, "COMPACT", False)
+    wide = tmp_path / "wide.skill"
+    sc.compile_skill(read_definition(FIXTURES / "pizza_alexa.json"), tiny_model, wide)
+    monkeypatch.setattr(sc, "COMPACT", True)
+    old = _arrays(wide)
+    assert old["lex_w"].dtype == np.float16 and old["slot_w"].dtype == np.float32 and "lex_s" not in old
+    compact = tmp_path / "compact.skill"
+    repack(wide, compact, verify_base(tiny_model / "base"))
+    got, want = _arrays(compact), _arrays(pizza_skill)
+    assert sorted(got) == sorted(want)
+    assert all(got[k].dtype == want[k].dtype and np.array_equal(got[k], want[k]) for k in want)
+    with pytest.raises(ValueError, match="packed already"):
+        sc.pack_weights(got)
+    rec = {"bytes": {"wide": 2048, "compact": 1024}}
+    rec["splits"] = {
+        s: {"differ": 0, **{k: {"n": 3, "slot_f1": 90.0} for k in ("wide", "compact")}} for s in ("dev", "test")
+    }
+    md = table_markdown({"pizza": rec})
+    assert "| pizza | 2.0 → 1.0 | 0 of 3 | 90.0 / 90.0 | 0 of 3 | 90.0 / 90.0 |" in md
