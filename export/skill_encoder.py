@@ -343,7 +343,7 @@ def add_to_skill(model: Path, skill: str, rows, out: Path, seed: int = 0) -> dic
     from edge_nlu.runtime.artifacts import npz_bytes, read_skill, rewrite_skill
     from edge_nlu.runtime.base import Base
     from edge_nlu.runtime.skill import Skill
-    from export.skill_compiler import pack_weights, unpack_weights
+    from export.skill_compiler import pack_weights, row_inputs, unpack_weights
 
     base = Base(Path(model) / "base")
     src = Path(model) / "skills" / f"{skill}.skill"
@@ -352,7 +352,6 @@ def add_to_skill(model: Path, skill: str, rows, out: Path, seed: int = 0) -> dic
     arrays = unpack_weights(dict(np.load(io.BytesIO(members["weights.npz"]))))
     if "transitions" not in arrays:
         raise ValueError(f"{src}: a skill without a CRF slot head has no slot encoder to fine-tune")
-    from export.skill_compiler import row_inputs
 
     ti = {t: i for i, t in enumerate(sk.tags)}
     seqs, tags, lex = [], [], []

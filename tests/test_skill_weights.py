@@ -162,21 +162,28 @@ def test_a_malformed_lexical_table_is_refused(pizza_skill, tiny_model, tmp_path,
 
 def test_repacking_an_older_file_equals_compiling_compact(pizza_skill, tiny_model, tmp_path, monkeypatch):
     """benchmarks.compact_heads compiles once in the earlier encoding and repacks: that must give the very arrays a
-    compact compile writes (the same float weights through the same pack_weights), or its comparison is not one."""
+    compact compile writes (the same float weights through the same pack_weights), or its comparison is not one.
+    The float weights here are the pizza skill's own (float16 lexical table, as training hands it over)."""
     import export.skill_compiler as sc
     from benchmarks.compact_heads import repack, table_markdown
-    from edge_nlu.definitions import read_definition
-    from tests.conftest import FIXTURES
 
+    base = verify_base(tiny_model / "base")
+    floats = unpack_weights(_arrays(pizza_skill))
+    floats["lex_w"] = floats["lex_w"].astype(np.float16)
+    want = sc.pack_weights(floats)  # what write_skill_file stores (COMPACT, the default)
     monkeypatch.setattr(sc, "COMPACT", False)
-    wide = tmp_path / "wide.skill"
-    sc.compile_skill(read_definition(FIXTURES / "pizza_alexa.json"), tiny_model, wide)
+    old = sc.pack_weights(floats)  # ... and stored before compact heads
     monkeypatch.setattr(sc, "COMPACT", True)
-    old = _arrays(wide)
     assert old["lex_w"].dtype == np.float16 and old["slot_w"].dtype == np.float32 and "lex_s" not in old
-    compact = tmp_path / "compact.skill"
-    repack(wide, compact, verify_base(tiny_model / "base"))
-    got, want = _arrays(compact), _arrays(pizza_skill)
+    wide, compact = tmp_path / "wide.skill", tmp_path / "compact.skill"
+
+    def to_old(arrays):
+        arrays.clear()
+        arrays.update(old)
+
+    _rewrite(pizza_skill, wide, base, to_old)
+    repack(wide, compact, base)
+    got = _arrays(compact)
     assert sorted(got) == sorted(want)
     assert all(got[k].dtype == want[k].dtype and np.array_equal(got[k], want[k]) for k in want)
     with pytest.raises(ValueError, match="packed already"):
