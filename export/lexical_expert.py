@@ -38,6 +38,7 @@ from edge_nlu.definitions.model import Utterance
 from edge_nlu.runtime.artifacts import npz_bytes, read_skill, rewrite_skill
 from edge_nlu.runtime.lexical import BUCKETS, INTENT_TEMPLATES, TEMPLATES, intent_ids, lexical_ids
 from edge_nlu.words import spans_to_bio
+from quantize.int8 import quantize_columns
 
 log = logging.getLogger("export.lexical_expert")
 
@@ -181,9 +182,7 @@ def add_intent_expert(path: Path, base_manifest: dict, expert: tuple, weight: fl
     """Rewrite the skill file at ``path`` with the intent expert (scaled by ``weight``, int8 with a scale per
     intent; replaces an earlier one); returns its manifest."""
     w, b = expert
-    w = weight * np.asarray(w, np.float32)
-    scale = np.maximum(np.abs(w).max(0), 1e-12) / 127.0
-    q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+    q, scale = quantize_columns(weight * np.asarray(w, np.float32))
 
     def fold(members: dict[str, bytes]) -> None:
         labels = json.loads(members["labels.json"])
@@ -192,7 +191,7 @@ def add_intent_expert(path: Path, base_manifest: dict, expert: tuple, weight: fl
         if q.shape != (BUCKETS, len(labels["intents"])):
             raise ValueError(f"{path}: intent expert shape {q.shape} does not match {len(labels['intents'])} intents")
         arrays["intent_lex_w"] = q
-        arrays["intent_lex_s"] = scale.astype(np.float32)
+        arrays["intent_lex_s"] = scale
         arrays["intent_lex_b"] = (weight * np.asarray(b, np.float32)).astype(np.float32)
         labels["intent_lexical"] = INTENT_TEMPLATES
         labels["intent_expert"] = {"weight": weight}

@@ -204,6 +204,7 @@ def catalog_of(definition: SkillDefinition | None, labels: SkillLabels) -> tuple
 # the heads' weight matrices as stored in weights.npz: float16 halves them (a skill's largest float arrays after the
 # lexical table) and moves its scores by ~1e-3 of their range, far below the int8 encoder's own error
 HALF = ("intent_w", "slot_w")
+HEADS = ("intent_w", "intent_b", "slot_w", "slot_b", "transitions")  # the float arrays besides the lexical table
 # False writes the format before compact heads (float16 lexical table, float32 matrices; the runtime reads both):
 # for benchmarks.compact_heads, which measures what the compact form changes
 COMPACT = True
@@ -215,7 +216,7 @@ def pack_weights(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     out = dict(weights)
     if "lex_s" in out:
         raise ValueError("pack_weights: the weights are packed already (lex_s present)")
-    for k in ("intent_w", "intent_b", "slot_w", "slot_b", "transitions"):
+    for k in HEADS:
         if k in out:
             out[k] = np.asarray(out[k], dtype=np.float16 if k in HALF and COMPACT else np.float32)
     if "lex_w" in out:
@@ -230,7 +231,7 @@ def unpack_weights(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The inverse of ``pack_weights`` (float32 head weights) for a rewrite of a skill's weights; int8 members of
     other kinds (patch rows, the intent expert) pass unchanged."""
     out = dict(arrays)
-    for k in ("intent_w", "intent_b", "slot_w", "slot_b", "transitions"):
+    for k in HEADS:
         if k in out:
             out[k] = np.asarray(out[k], dtype=np.float32)
     if "lex_w" in out:
