@@ -8,12 +8,15 @@ weights into the compact encoding (bit-identical to compiling with ``COMPACT = T
 through the same ``pack_weights``), then parses the skill's dev and test rows with both files through the runtime
 (skill given) and reports how many parses differ (intent or any slot span), the scores, and the file sizes.
 Writes ``benchmarks/results/compact_heads/compact_heads.json``.
+
+``--shipped`` measures the same for a whole model's skills as they are (default: the embedded model): a copy of
+the model repacked by ``python -m export.repack``, and SNIPS (skill given), HWU64 (given and routed) and CLINC150
+(routed) dev and test parsed by both copies; writes ``benchmarks/results/compact_heads/shipped.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import os
@@ -27,8 +30,6 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np
-
 from benchmarks.design import DEFAULT_MODEL, parse_eval, skill_rows
 from benchmarks.report import RESULTS_DIR, run_meta
 
@@ -36,19 +37,15 @@ log = logging.getLogger("benchmarks.compact_heads")
 
 SKILLS = "alarm,calendar,iot,play,email"  # the design table's HWU64 skills
 SPLITS = ("dev", "test")
+DEFAULT_OUT = str(RESULTS_DIR / "compact_heads" / "compact_heads.json")
 
 
 def repack(src: Path, dst: Path, base_manifest: dict) -> None:
     """``dst``: the skill ``src`` (earlier encoding) with its weights in the compact encoding."""
-    from edge_nlu.runtime.artifacts import npz_bytes, rewrite_skill
-    from export.skill_compiler import pack_weights
-
-    def edit(members: dict[str, bytes]) -> None:
-        npz = np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False)
-        members["weights.npz"] = npz_bytes(pack_weights({k: npz[k] for k in npz.files}))
+    from export.repack import repack_skill
 
     shutil.copyfile(src, dst)
-    rewrite_skill(dst, base_manifest, edit)
+    repack_skill(dst, base_manifest)
 
 
 def parses(nlu, name: str, rows) -> list:
@@ -96,6 +93,89 @@ def measure(model: Path, skill: str, work: Path) -> dict:
     return rec
 
 
+SHIPPED_RUNS = (("snips", False), ("hwu64", False), ("hwu64", True), ("clinc150", True))
+SHIPPED_KEYS = ("intent_accuracy", "slot_f1", "exact_match", "in_scope_accuracy", "oos_recall")
+
+
+def _key(u) -> tuple:
+    """What must not change in a parse: intent (None when out of scope), skill, slot spans."""
+    return (u.intent, u.skill, sorted((s.slot, s.start, s.end) for s in u.slots))
+
+
+def measure_shipped(model: Path, work: Path) -> dict:
+    """Repack a copy of ``model`` and parse the shipped sets' dev and test splits with both copies."""
+    from benchmarks.accuracy import ROUTED
+    from benchmarks.report import pct
+    from benchmarks.systems import EdgeNLUSystem
+    from edge_nlu.data import split_path
+    from edge_nlu.definitions.jsonl import read_jsonl
+    from edge_nlu.metrics import evaluate
+    from export.repack import main as repack_main
+
+    copy = work / "repacked"
+    shutil.copytree(model, copy)
+    t0 = time.perf_counter()
+    repack_main([str(copy)])
+    secs = time.perf_counter() - t0
+    copies = (("wide", model), ("compact", copy))
+    per = {k: {p.stem: p.stat().st_size for p in (m / "skills").glob("*.skill")} for k, m in copies}
+    size = {k: sum(v.values()) for k, v in per.items()}
+    runs: list[dict] = []
+    for dataset, route in SHIPPED_RUNS:
+        train = read_jsonl(split_path(dataset, "train"))
+        systems = {}
+        for kind, m in copies:
+            systems[kind] = EdgeNLUSystem(m)
+            systems[kind].fit(train)
+        for split in SPLITS:
+            gold = read_jsonl(split_path(dataset, split))
+            routed = route or dataset in ROUTED
+            skills = [None if routed else u.skill for u in gold]
+            preds = {k: s.parse([u.text for u in gold], skills) for k, s in systems.items()}
+            scores = {}
+            for k, pred in preds.items():
+                r = evaluate(gold, pred)
+                scores[k] = {m: pct(r[m]) for m in SHIPPED_KEYS if r.get(m) is not None}
+            differ = sum(_key(a) != _key(b) for a, b in zip(preds["wide"], preds["compact"], strict=True))
+            rec = {"set": dataset, "mode": "route" if routed else "given", "split": split, "n": len(gold)}
+            runs.append({**rec, "differ": differ, "scores": scores})
+            log.info("%s", runs[-1])
+    return {"repack_seconds": round(secs, 1), "bytes": size, "skill_bytes": per, "runs": runs}
+
+
+def shipped_markdown(rec: dict) -> str:
+    lines = [
+        "| set | mode | split | parses that differ | intent acc before / compact | slot F1 before / compact "
+        "| exact before / compact | in-scope / OOS recall before → compact |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rec["runs"]:
+        a, b = r["scores"]["wide"], r["scores"]["compact"]
+
+        def pair(k: str, a: dict = a, b: dict = b) -> str:
+            return f"{a[k]} / {b[k]}" if k in a and k in b else "–"
+
+        oos = (
+            f"{a['in_scope_accuracy']} / {a['oos_recall']} → {b['in_scope_accuracy']} / {b['oos_recall']}"
+            if "oos_recall" in a and "oos_recall" in b
+            else "–"
+        )
+        lines.append(
+            f"| {r['set']} | {r['mode']} | {r['split']} | {r['differ']} of {r['n']} | {pair('intent_accuracy')} "
+            f"| {pair('slot_f1')} | {pair('exact_match')} | {oos} |"
+        )
+    sk = rec["skill_bytes"]
+    med = {k: statistics.median(v.values()) / 1024 for k, v in sk.items()}
+    lines += [
+        "",
+        f"Skills on disk: {rec['bytes']['wide'] / 1e6:.2f} → {rec['bytes']['compact'] / 1e6:.2f} MB "
+        f"({len(sk['wide'])} skills; median {med['wide']:.1f} → {med['compact']:.1f} KB, largest "
+        f"{max(sk['wide'].values()) / 1024:.1f} → {max(sk['compact'].values()) / 1024:.1f} KB); "
+        f"repacked in {rec['repack_seconds']} s.",
+    ]
+    return "\n".join(lines)
+
+
 def table_markdown(per: dict[str, dict]) -> str:
     lines = [
         "| skill | file KB before → compact | dev parses that differ | dev slot F1 before / compact "
@@ -124,10 +204,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--skills", default=SKILLS)
     ap.add_argument("--model", default=str(DEFAULT_MODEL))
-    ap.add_argument("--out", default=str(RESULTS_DIR / "compact_heads" / "compact_heads.json"))
+    ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--note", help="text printed under the table in RESULTS")
+    ap.add_argument("--shipped", action="store_true", help="repack a copy of --model's own skills and compare")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.shipped:
+        return main_shipped(args, argv)
     import torch
 
     torch.set_num_threads(1)
@@ -145,6 +228,24 @@ def main(argv: list[str] | None = None) -> int:
         **run_meta(argv, "benchmarks.compact_heads"),
     }
     out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rec, indent=1) + "\n")
+    print(rec["table_markdown"])
+    return 0
+
+
+def main_shipped(args: argparse.Namespace, argv: list[str] | None) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        got = measure_shipped(Path(args.model), Path(tmp))
+    rec = {
+        "section": "compact_heads",
+        "title": "Compact skill heads: int8 lexical table, float16 matrices (rule 36)",
+        **got,
+        "table_markdown": shipped_markdown(got),
+        "notes": args.note or "",
+        **run_meta(argv, "benchmarks.compact_heads"),
+    }
+    out = Path(args.out).with_name("shipped.json") if args.out == DEFAULT_OUT else Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rec, indent=1) + "\n")
     print(rec["table_markdown"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from export.skill_compiler import pack_weights, unpack_weights
 from quantize.int8 import quantize_columns
 
 WORDS = "order a large pepperoni pizza for tonight".split()
+PIZZA_TEXTS = ["order a large pepperoni pizza", "i want two small veggie pizzas for tonight", "cancel my order"]
 
 
 def _heads(n_tags: int = 5, seed: int = 0) -> dict[str, np.ndarray]:
@@ -194,3 +196,74 @@ def test_repacking_an_older_file_equals_compiling_compact(pizza_skill, tiny_mode
     }
     md = table_markdown({"pizza": rec})
     assert "| pizza | 2.0 → 1.0 | 0 of 3 | 90.0 / 90.0 | 0 of 3 | 90.0 / 90.0 |" in md
+
+
+def _older(pizza_skill, dst, base: dict, monkeypatch) -> dict[str, np.ndarray]:
+    """``dst``: the pizza skill in the encoding before compact heads (as the shipped skills were); returns the
+    compact arrays a compile of the same float weights writes."""
+    import export.skill_compiler as sc
+
+    floats = unpack_weights(_arrays(pizza_skill))
+    want = sc.pack_weights(floats)
+    monkeypatch.setattr(sc, "COMPACT", False)
+    old = sc.pack_weights(floats)
+    monkeypatch.setattr(sc, "COMPACT", True)
+
+    def to_old(arrays):
+        arrays.clear()
+        arrays.update(old)
+
+    _rewrite(pizza_skill, dst, base, to_old)
+    return want
+
+
+def test_repack_rewrites_a_model_folder_once(pizza_skill, tiny_model, tmp_path, monkeypatch):
+    """export.repack on a model folder: an older skill shrinks to the compact arrays, its sums verify, the build
+    report's sizes follow, parses stay the same; a second repack leaves the (compact) files untouched."""
+    import shutil
+
+    from edge_nlu.runtime.nlu import load
+    from export.repack import is_compact, main
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model, ignore=shutil.ignore_patterns("_work"))
+    base = verify_base(model / "base")
+    old = model / "skills" / "pizza.skill"
+    want = _older(pizza_skill, old, base, monkeypatch)
+    assert not is_compact(_arrays(old))
+    with tempfile.TemporaryDirectory() as home:
+        before = [load(model, home=home).parse(t, skill="pizza") for t in PIZZA_TEXTS]
+    size = old.stat().st_size
+    assert main([str(model)]) == 0
+    got = _arrays(old)
+    assert is_compact(got) and sorted(got) == sorted(want)
+    assert all(got[k].dtype == want[k].dtype and np.array_equal(got[k], want[k]) for k in want)
+    assert old.stat().st_size < size
+    read_skill(old, base)  # fresh sums
+    report = json.loads((model / "build_report.json").read_text())
+    assert report["sizes"]["skills_bytes"]["pizza"] == old.stat().st_size
+    with tempfile.TemporaryDirectory() as home:
+        after = [load(model, home=home).parse(t, skill="pizza") for t in PIZZA_TEXTS]
+    assert [(r.intent, [(s.slot, s.start, s.end) for s in r.slots]) for r in after] == [
+        (r.intent, [(s.slot, s.start, s.end) for s in r.slots]) for r in before
+    ]
+    stamps = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in (model / "skills").glob("*.skill")}
+    assert main([str(model)]) == 0
+    assert stamps == {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in (model / "skills").glob("*.skill")}
+
+
+def test_repack_refuses_a_corrupted_skill_and_leaves_it(pizza_skill, tiny_model, tmp_path, monkeypatch):
+    from export.repack import main
+
+    base = verify_base(tiny_model / "base")
+    old = tmp_path / "old.skill"
+    _older(pizza_skill, old, base, monkeypatch)
+    raw = bytearray(old.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    old.write_bytes(bytes(raw))
+    with pytest.raises(ArtifactError) as e:
+        main([str(old), "--base", str(tiny_model / "base")])
+    assert "old.skill" in str(e.value)
+    assert old.read_bytes() == bytes(raw) and sorted(p.name for p in tmp_path.iterdir()) == ["old.skill"]
+    with pytest.raises(FileNotFoundError, match="no skills"):
+        main([str(tmp_path)])
