@@ -102,8 +102,9 @@ def _key(u) -> tuple:
     return (u.intent, u.skill, sorted((s.slot, s.start, s.end) for s in u.slots))
 
 
-def measure_shipped(model: Path, work: Path) -> dict:
-    """Repack a copy of ``model`` and parse the shipped sets' dev and test splits with both copies."""
+def measure_shipped(model: Path, work: Path, recalibrate: bool = False) -> dict:
+    """Repack a copy of ``model`` (and redo its calibration stage on dev, as a build does after writing its skills,
+    if ``recalibrate``) and parse the shipped sets' dev and test splits with both copies."""
     from benchmarks.accuracy import ROUTED
     from benchmarks.report import pct
     from benchmarks.systems import EdgeNLUSystem
@@ -117,6 +118,12 @@ def measure_shipped(model: Path, work: Path) -> dict:
     t0 = time.perf_counter()
     repack_main([str(copy)])
     secs = time.perf_counter() - t0
+    cal = None
+    if recalibrate:
+        from export.build import recalibrate as redo
+
+        cal = redo(json.loads((copy / "config.json").read_text()), copy)
+        shutil.rmtree(copy / "_work", ignore_errors=True)
     copies = (("wide", model), ("compact", copy))
     per = {k: {p.stem: p.stat().st_size for p in (m / "skills").glob("*.skill")} for k, m in copies}
     size = {k: sum(v.values()) for k, v in per.items()}
@@ -140,7 +147,14 @@ def measure_shipped(model: Path, work: Path) -> dict:
             rec = {"set": dataset, "mode": "route" if routed else "given", "split": split, "n": len(gold)}
             runs.append({**rec, "differ": differ, "scores": scores})
             log.info("%s", runs[-1])
-    return {"repack_seconds": round(secs, 1), "bytes": size, "skill_bytes": per, "runs": runs}
+    return {
+        "repack_seconds": round(secs, 1),
+        "recalibrated": cal,
+        "calibration_before": json.loads((model / "build_report.json").read_text()).get("calibration"),
+        "bytes": size,
+        "skill_bytes": per,
+        "runs": runs,
+    }
 
 
 def shipped_markdown(rec: dict) -> str:
@@ -173,6 +187,13 @@ def shipped_markdown(rec: dict) -> str:
         f"{max(sk['wide'].values()) / 1024:.1f} → {max(sk['compact'].values()) / 1024:.1f} KB); "
         f"repacked in {rec['repack_seconds']} s.",
     ]
+    if rec.get("recalibrated"):
+        a, b = rec["calibration_before"] or {}, rec["recalibrated"]
+        moved = sum(abs(a.get("temperature", {}).get(k, 0) - v) > 1e-4 for k, v in b["temperature"].items())
+        lines[-1] += (
+            f" Calibration re-run on the repacked copy (export.build --recalibrate): OOS threshold "
+            f"{a.get('threshold')} → {b['threshold']}, {moved} of {len(b['temperature'])} skill temperatures moved."
+        )
     return "\n".join(lines)
 
 
@@ -207,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--note", help="text printed under the table in RESULTS")
     ap.add_argument("--shipped", action="store_true", help="repack a copy of --model's own skills and compare")
+    ap.add_argument("--recalibrate", action="store_true", help="with --shipped: redo the copy's calibration stage")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.shipped:
@@ -236,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def main_shipped(args: argparse.Namespace, argv: list[str] | None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        got = measure_shipped(Path(args.model), Path(tmp))
+        got = measure_shipped(Path(args.model), Path(tmp), recalibrate=args.recalibrate)
     rec = {
         "section": "compact_heads",
         "title": "Compact skill heads: int8 lexical table, float16 matrices (rule 36)",
