@@ -122,7 +122,7 @@ def measure_shipped(model: Path, work: Path, recalibrate: bool = False) -> dict:
     if recalibrate:
         from export.build import recalibrate as redo
 
-        cal = redo(json.loads((copy / "config.json").read_text()), copy)
+        cal = redo(json.loads((copy / "build_report.json").read_text())["config"], copy)
         shutil.rmtree(copy / "_work", ignore_errors=True)
     copies = (("wide", model), ("compact", copy))
     per = {k: {p.stem: p.stat().st_size for p in (m / "skills").glob("*.skill")} for k, m in copies}
