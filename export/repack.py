@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -66,13 +67,15 @@ def skill_files(target: Path) -> list[Path]:
     return [target]
 
 
-def _update_report(model: Path, sizes: dict[str, int]) -> None:
-    """A model folder's build report lists each skill's bytes: keep it true (atomically, like the skills)."""
+def _update_report(model: Path, sizes: dict[str, int], changed: list[str], seconds: float) -> None:
+    """A model folder's build report lists each skill's bytes: keep it true (atomically, like the skills), and say
+    which skills were repacked after the build."""
     path = model / "build_report.json"
-    if not path.is_file():
+    if not path.is_file() or not changed:
         return
     report = json.loads(path.read_text())
     report.setdefault("sizes", {}).setdefault("skills_bytes", {}).update(sizes)
+    report.setdefault("stages", {})["repack"] = {"seconds": round(seconds, 1), "skills": changed, "rerun": True}
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(report, indent=1))
     os.replace(tmp, path)
@@ -90,8 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         base_dir = Path(args.base) if args.base else (target / "base" if target.is_dir() else None)
         base = verify_base(base_dir) if base_dir else None
         sizes: dict[str, int] = {}
+        changed: list[str] = []
+        t0 = time.perf_counter()
         for path in files:
             before, after = repack_skill(path, base)
+            if after != before:
+                changed.append(path.stem)
             total[0] += before
             total[1] += after
             sizes[path.stem] = after
@@ -99,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                 "%s: %.1f -> %.1f KB%s", path, before / 1024, after / 1024, "" if after != before else " (compact)"
             )
         if target.is_dir():
-            _update_report(target, sizes)
+            _update_report(target, sizes, changed, time.perf_counter() - t0)
     log.info("%.2f -> %.2f MB", total[0] / 1e6, total[1] / 1e6)
     return 0
 

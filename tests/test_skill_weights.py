@@ -242,6 +242,7 @@ def test_repack_rewrites_a_model_folder_once(pizza_skill, tiny_model, tmp_path, 
     read_skill(old, base)  # fresh sums
     report = json.loads((model / "build_report.json").read_text())
     assert report["sizes"]["skills_bytes"]["pizza"] == old.stat().st_size
+    assert "pizza" in report["stages"]["repack"]["skills"]
     with tempfile.TemporaryDirectory() as home:
         after = [load(model, home=home).parse(t, skill="pizza") for t in PIZZA_TEXTS]
     assert [(r.intent, [(s.slot, s.start, s.end) for s in r.slots]) for r in after] == [
