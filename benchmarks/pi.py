@@ -320,6 +320,7 @@ def phase_setup(state: dict, args: argparse.Namespace) -> None:
         ]
         p = _run(cmd, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - t0
+        ARMEMU.mkdir(parents=True, exist_ok=True)  # a recipe that failed at once (e.g. not found) made no folder
         (ARMEMU / "pi-setup.log").write_text(p.stderr)
         if p.returncode != 0:
             sys.exit(f"pi: recipe set-up failed (rc {p.returncode}); log in {ARMEMU / 'pi-setup.log'}")
