@@ -40,19 +40,19 @@ def _arrays(members: dict[str, bytes]) -> dict[str, np.ndarray]:
         return {k: npz[k] for k in npz.files}
 
 
-def repack_skill(path: Path, base_manifest: dict | None = None) -> tuple[int, int]:
-    """Rewrite the skill file at ``path`` in the compact encoding; returns its size in bytes before and after
-    (equal when it was compact already: then the file is not touched)."""
+def repack_skill(path: Path, base_manifest: dict | None = None) -> tuple[int, int, bool]:
+    """Rewrite the skill file at ``path`` in the compact encoding; returns its size in bytes before and after, and
+    whether it was rewritten (not when it was compact already: then the file is not touched)."""
     before = path.stat().st_size
     _, members = read_skill(path, base_manifest)
     if is_compact(_arrays(members)):
-        return before, before
+        return before, before, False
 
     def edit(members: dict[str, bytes]) -> None:
         members["weights.npz"] = npz_bytes(pack_weights(unpack_weights(_arrays(members))))
 
     rewrite_skill(path, base_manifest, edit)
-    return before, path.stat().st_size
+    return before, path.stat().st_size, True
 
 
 def skill_files(target: Path) -> list[Path]:
@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         changed: list[str] = []
         t0 = time.perf_counter()
         for path in files:
-            before, after = repack_skill(path, base)
-            if after != before:
+            before, after, rewritten = repack_skill(path, base)
+            if rewritten:
                 changed.append(path.stem)
             total[0] += before
             total[1] += after
