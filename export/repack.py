@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_nlu.runtime.artifacts import npz_bytes, read_skill, rewrite_skill, verify_base
+from edge_nlu.runtime.artifacts import npz_bytes, rewrite_skill, verify_base
 from export.skill_compiler import HALF, pack_weights, unpack_weights
 
 log = logging.getLogger("export.repack")
@@ -44,15 +44,19 @@ def repack_skill(path: Path, base_manifest: dict | None = None) -> tuple[int, in
     """Rewrite the skill file at ``path`` in the compact encoding; returns its size in bytes before and after, and
     whether it was rewritten (not when it was compact already: then the file is not touched)."""
     before = path.stat().st_size
-    _, members = read_skill(path, base_manifest)
-    if is_compact(_arrays(members)):
-        return before, before, False
+    rewritten = False
 
-    def edit(members: dict[str, bytes]) -> None:
-        members["weights.npz"] = npz_bytes(pack_weights(unpack_weights(_arrays(members))))
+    def edit(members: dict[str, bytes]) -> bool | None:
+        nonlocal rewritten
+        arrays = _arrays(members)
+        if is_compact(arrays):
+            return False
+        members["weights.npz"] = npz_bytes(pack_weights(unpack_weights(arrays)))
+        rewritten = True
+        return None
 
     rewrite_skill(path, base_manifest, edit)
-    return before, path.stat().st_size, True
+    return before, path.stat().st_size, rewritten
 
 
 def skill_files(target: Path) -> list[Path]:
@@ -102,9 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             total[0] += before
             total[1] += after
             sizes[path.stem] = after
-            log.info(
-                "%s: %.1f -> %.1f KB%s", path, before / 1024, after / 1024, "" if after != before else " (compact)"
-            )
+            same = "" if rewritten else " (compact already)"
+            log.info("%s: %.1f -> %.1f KB%s", path, before / 1024, after / 1024, same)
         if target.is_dir():
             _update_report(target, sizes, changed, time.perf_counter() - t0)
     log.info("%.2f -> %.2f MB", total[0] / 1e6, total[1] / 1e6)

@@ -162,6 +162,27 @@ def test_a_malformed_lexical_table_is_refused(pizza_skill, tiny_model, tmp_path,
     assert json.loads(read_skill(bad)[1]["labels.json"])["lexical"]  # the labels still promise lexical features
 
 
+def _older(pizza_skill, dst, base: dict, monkeypatch) -> dict[str, np.ndarray]:
+    """``dst``: the pizza skill in the encoding before compact heads (as the shipped skills were until 2026-12-03);
+    returns the compact arrays a compile writes from the same float weights (the skill's own, float16 lexical table
+    as training hands it over)."""
+    import export.skill_compiler as sc
+
+    floats = unpack_weights(_arrays(pizza_skill))
+    floats["lex_w"] = floats["lex_w"].astype(np.float16)
+    want = sc.pack_weights(floats)
+    monkeypatch.setattr(sc, "COMPACT", False)
+    old = sc.pack_weights(floats)
+    monkeypatch.setattr(sc, "COMPACT", True)
+
+    def to_old(arrays):
+        arrays.clear()
+        arrays.update(old)
+
+    _rewrite(pizza_skill, dst, base, to_old)
+    return want
+
+
 def test_repacking_an_older_file_equals_compiling_compact(pizza_skill, tiny_model, tmp_path, monkeypatch):
     """benchmarks.compact_heads compiles once in the earlier encoding and repacks: that must give the very arrays a
     compact compile writes (the same float weights through the same pack_weights), or its comparison is not one.
@@ -170,20 +191,10 @@ def test_repacking_an_older_file_equals_compiling_compact(pizza_skill, tiny_mode
     from benchmarks.compact_heads import repack, table_markdown
 
     base = verify_base(tiny_model / "base")
-    floats = unpack_weights(_arrays(pizza_skill))
-    floats["lex_w"] = floats["lex_w"].astype(np.float16)
-    want = sc.pack_weights(floats)  # what write_skill_file stores (COMPACT, the default)
-    monkeypatch.setattr(sc, "COMPACT", False)
-    old = sc.pack_weights(floats)  # ... and stored before compact heads
-    monkeypatch.setattr(sc, "COMPACT", True)
-    assert old["lex_w"].dtype == np.float16 and old["slot_w"].dtype == np.float32 and "lex_s" not in old
     wide, compact = tmp_path / "wide.skill", tmp_path / "compact.skill"
-
-    def to_old(arrays):
-        arrays.clear()
-        arrays.update(old)
-
-    _rewrite(pizza_skill, wide, base, to_old)
+    want = _older(pizza_skill, wide, base, monkeypatch)  # what write_skill_file stores (COMPACT, the default)
+    old = _arrays(wide)  # ... and stored before compact heads
+    assert old["lex_w"].dtype == np.float16 and old["slot_w"].dtype == np.float32 and "lex_s" not in old
     repack(wide, compact, base)
     got = _arrays(compact)
     assert sorted(got) == sorted(want)
@@ -196,25 +207,6 @@ def test_repacking_an_older_file_equals_compiling_compact(pizza_skill, tiny_mode
     }
     md = table_markdown({"pizza": rec})
     assert "| pizza | 2.0 → 1.0 | 0 of 3 | 90.0 / 90.0 | 0 of 3 | 90.0 / 90.0 |" in md
-
-
-def _older(pizza_skill, dst, base: dict, monkeypatch) -> dict[str, np.ndarray]:
-    """``dst``: the pizza skill in the encoding before compact heads (as the shipped skills were); returns the
-    compact arrays a compile of the same float weights writes."""
-    import export.skill_compiler as sc
-
-    floats = unpack_weights(_arrays(pizza_skill))
-    want = sc.pack_weights(floats)
-    monkeypatch.setattr(sc, "COMPACT", False)
-    old = sc.pack_weights(floats)
-    monkeypatch.setattr(sc, "COMPACT", True)
-
-    def to_old(arrays):
-        arrays.clear()
-        arrays.update(old)
-
-    _rewrite(pizza_skill, dst, base, to_old)
-    return want
 
 
 def test_repack_rewrites_a_model_folder_once(pizza_skill, tiny_model, tmp_path, monkeypatch):

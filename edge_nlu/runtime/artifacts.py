@@ -149,11 +149,13 @@ def write_skill(path: Path, members: dict[str, bytes], meta: dict) -> dict:
 
 def rewrite_skill(path: Path, base_manifest: dict | None, edit) -> dict:
     """Read and verify the skill at ``path``, let ``edit(members)`` change its members in place, and write it back
-    atomically (temp file beside it + rename) with fresh sums; name, base and dims stay. Returns the new manifest."""
+    atomically (temp file beside it + rename) with fresh sums; name, base and dims stay. Returns the new manifest.
+    An ``edit`` that returns False changes nothing: the file is not rewritten and its manifest is returned."""
     import os
 
     manifest, members = read_skill(path, base_manifest)
-    edit(members)
+    if edit(members) is False:
+        return manifest
     meta = {k: v for k, v in manifest.items() if k not in ("format", "format_version", "files")}
     tmp = path.with_name(f".{path.name}.tmp")
     try:
