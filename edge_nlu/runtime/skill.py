@@ -119,6 +119,9 @@ class Skill:
             self.temperature = float(labels.get("temperature", 1.0))
             self.slot_types: dict[str, dict] = labels.get("slot_types", {})
             self.slot_features: str = labels.get("slot_features", "states")
+            # weight of the frozen-base slot head in a compiled skill's slot ensemble (0: none): slot_w then stacks
+            # the fine-tuned head's rows (own encoder's features) over the base head's (the base's features)
+            self.slot_mix = float(labels.get("slot_mix", 0.0))
             self.intent_w = arrays["intent_w"].astype(np.float32)
             self.intent_b = arrays["intent_b"].astype(np.float32)
             self.slot_w = arrays["slot_w"].astype(np.float32)
@@ -139,16 +142,19 @@ class Skill:
         except (KeyError, TypeError, ValueError) as e:
             raise ArtifactError(f"missing or bad field {e}", file=where, check="members") from None
         dims = self.manifest.get("dims", {})
+        blocks = 2 if self.slot_mix else 1
         ok = (
             self.intent_w.shape == (dims.get("pooled"), len(self.intents))
             and self.intent_b.shape == (len(self.intents),)
-            and self.slot_w.shape == (slot_feature_dim(self.slot_features, dims), len(self.tags))
+            and self.slot_w.shape == (blocks * slot_feature_dim(self.slot_features, dims), len(self.tags))
             and self.slot_b.shape == (len(self.tags),)
             and self.patch_q.dtype == np.int8
             and self.patch_q.shape == (len(words), dims.get("emb"))
             and self.patch_s.shape == (len(words),)
             and self.intents[-1:] == [NONE]
             and self.slot_features in ("states", "context")
+            and 0.0 <= self.slot_mix < 1.0
+            and (not self.slot_mix or self._encoder_form is not None)
             and lexical_ok(self.lex_w, self.lex_s, len(self.tags))
         )
         n_int = len(self.intents)
@@ -293,14 +299,19 @@ class Skill:
 
     def slot_input(self, base: Base, seq: Sequence, states: np.ndarray) -> np.ndarray:
         """Per-word input of the slot head [n_words, F] for a sequence the base encoded into ``states``
-        (:func:`slot_features`); a skill with its own slot encoder reads its own states instead."""
+        (:func:`slot_features`); a skill with its own slot encoder reads its own states instead, and a skill with a
+        slot ensemble (``slot_mix``) reads both: [n_words, 2F], its own states' features first."""
         emb = None
         own = self._encoder_form is not None
         if self.slot_features == "context" or own:
             emb = base.embed(seq.ids, self.patch_q, self.patch_s)
-        if own:
-            states = self.slot_states(base, seq, emb)
-        return slot_features(self.slot_features, states, seq.first, emb, seq.case)
+        if not own:
+            return slot_features(self.slot_features, states, seq.first, emb, seq.case)
+        feats = slot_features(self.slot_features, self.slot_states(base, seq, emb), seq.first, emb, seq.case)
+        if self.slot_mix:
+            base_feats = slot_features(self.slot_features, states, seq.first, emb, seq.case)
+            feats = np.concatenate([feats, base_feats], axis=1)
+        return feats
 
     def slot_scores(self, feats: np.ndarray) -> np.ndarray:
         """The neural slot emissions [n_words, n_tags] of the slot head's input."""
