@@ -25,7 +25,6 @@ Only skill files change (weights, labels, manifest), atomically one by one; the 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import os
@@ -35,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_nlu.definitions.model import Utterance
-from edge_nlu.runtime.artifacts import npz_bytes, read_skill, rewrite_skill
+from edge_nlu.runtime.artifacts import npz_arrays, npz_bytes, read_skill, rewrite_skill
 from edge_nlu.runtime.lexical import BUCKETS, INTENT_TEMPLATES, TEMPLATES, intent_ids, lexical_ids
 from edge_nlu.words import spans_to_bio
 from quantize.int8 import quantize_columns
@@ -113,8 +112,7 @@ def add_expert(path: Path, base_manifest: dict, expert: tuple, weight: float = W
 
     def fold(members: dict[str, bytes]) -> None:
         labels = json.loads(members["labels.json"])
-        npz = np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False)
-        arrays = {k: npz[k] for k in npz.files}
+        arrays = npz_arrays(members["weights.npz"])
         if "lex_w" in arrays:
             raise ValueError(f"{path} already has lexical features")
         arrays.update(pack_weights({"lex_w": weight * w}))
@@ -186,8 +184,7 @@ def add_intent_expert(path: Path, base_manifest: dict, expert: tuple, weight: fl
 
     def fold(members: dict[str, bytes]) -> None:
         labels = json.loads(members["labels.json"])
-        npz = np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False)
-        arrays = {k: npz[k] for k in npz.files}
+        arrays = npz_arrays(members["weights.npz"])
         if q.shape != (BUCKETS, len(labels["intents"])):
             raise ValueError(f"{path}: intent expert shape {q.shape} does not match {len(labels['intents'])} intents")
         arrays["intent_lex_w"] = q

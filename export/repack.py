@@ -13,7 +13,6 @@ model folder's ``build_report.json`` gets the new sizes. Whether the parses stay
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import os
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_nlu.runtime.artifacts import npz_bytes, rewrite_skill, verify_base
+from edge_nlu.runtime.artifacts import npz_arrays, npz_bytes, rewrite_skill, verify_base
 from export.skill_compiler import HALF, pack_weights, unpack_weights
 
 log = logging.getLogger("export.repack")
@@ -35,11 +34,6 @@ def is_compact(arrays: dict[str, np.ndarray]) -> bool:
     return lex_ok and all(arrays[k].dtype == np.float16 for k in HALF if k in arrays)
 
 
-def _arrays(members: dict[str, bytes]) -> dict[str, np.ndarray]:
-    with np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False) as npz:
-        return {k: npz[k] for k in npz.files}
-
-
 def repack_skill(path: Path, base_manifest: dict | None = None) -> tuple[int, int, bool]:
     """Rewrite the skill file at ``path`` in the compact encoding; returns its size in bytes before and after, and
     whether it was rewritten (not when it was compact already: then the file is not touched)."""
@@ -48,7 +42,7 @@ def repack_skill(path: Path, base_manifest: dict | None = None) -> tuple[int, in
 
     def edit(members: dict[str, bytes]) -> bool | None:
         nonlocal rewritten
-        arrays = _arrays(members)
+        arrays = npz_arrays(members["weights.npz"])
         if is_compact(arrays):
             return False
         members["weights.npz"] = npz_bytes(pack_weights(unpack_weights(arrays)))

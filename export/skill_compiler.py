@@ -63,10 +63,6 @@ FT_WORD_DROP = 0.2
 # delta 63.97 / 84.34 (settings chosen on seed-3/4 draws from rank 8 at lr 3e-3 and 1e-2 and rank 16 at 1e-2)
 FT_RANK = 8
 FT_DELTA_LR = 1e-2
-# weight of the frozen-base slot head in a log-linear ensemble with the fine-tuned one (0: the fine-tuned head
-# alone): emissions (1 - m) z_ft + m z_base, lexical rows and transitions mixed alike, so one CRF decodes it; the
-# skill stores both heads' neural rows (mix_heads). Rule 39 (RESULTS, "Snips 2017: compiled-skill variants")
-FT_MIX = 0.0
 # the settings above, which benchmarks may vary per run (python -m benchmarks.snips2017 --compiler NAME=VALUE)
 SETTINGS = (
     "MAX_PATCH",
@@ -83,7 +79,6 @@ SETTINGS = (
     "FT_WORD_DROP",
     "FT_RANK",
     "FT_DELTA_LR",
-    "FT_MIX",
 )
 # a compiled skill is trained full-batch on the frozen base (memory grows with utterances × words × tags: 2,000 SNIPS
 # utterances with 79 tags: 1.8 GB and over 7 minutes); a bigger data set belongs in a base (python -m export.build)
@@ -245,17 +240,6 @@ def unpack_weights(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def mix_heads(tuned: dict[str, np.ndarray], frozen: dict[str, np.ndarray], m: float) -> dict[str, np.ndarray]:
-    """One CRF whose scores are (1 - m) x the fine-tuned head's + m x the frozen-base head's: ``slot_w`` stacks the
-    two heads' rows (the runtime feeds it [own features, base features]), the rest is mixed in place."""
-    out = dict(tuned)
-    out["slot_w"] = np.concatenate([(1 - m) * tuned["slot_w"], m * frozen["slot_w"]])
-    for k in ("slot_b", "transitions", "lex_w"):
-        if k in tuned:
-            out[k] = (1 - m) * np.asarray(tuned[k], np.float32) + m * np.asarray(frozen[k], np.float32)
-    return out
-
-
 def write_skill_file(
     out: Path,
     labels: SkillLabels,
@@ -268,11 +252,9 @@ def write_skill_file(
     slot_features: str = "states",
     lexical: str | None = None,
     encoder: dict[str, bytes] | None = None,
-    slot_mix: float = 0.0,
 ) -> dict:
     """Write ``out`` atomically (temp file + rename) and return its manifest; ``encoder``: the skill's own slot
-    encoder (``export.skill_encoder``), its ``encoder.onnx`` or ``encoder_delta.npz`` member; ``slot_mix``: the
-    frozen-base head's weight in ``weights`` made by :func:`mix_heads`."""
+    encoder (``export.skill_encoder``), its ``encoder.onnx`` or ``encoder_delta.npz`` member."""
     slot_types, catalogs = catalog_of(definition, labels)
     words = sorted(labels.patch, key=labels.patch.get)
     if len(words):
@@ -292,7 +274,6 @@ def write_skill_file(
                 "slot_types": slot_types,
                 "slot_features": slot_features,
                 **({"lexical": lexical} if lexical else {}),
-                **({"slot_mix": slot_mix} if slot_mix else {}),
             }
         ).encode(),
         "weights.npz": npz_bytes(arrays),
@@ -607,18 +588,12 @@ def compile_skill(
     )
     encoder: dict[str, bytes] = {}  # the skill's own slot encoder member, if it gets one
     finetune = FINETUNE if finetune is None else finetune
-    mix = 0.0
     if finetune and SLOT_FEATURES == "context" and "transitions" in weights:
         from export.skill_encoder import fit_slot_encoder
 
         got = fit_slot_encoder(base, pq, ps, seqs, tags, lex, weights, labels.tags, seed=seed, rank=rank)
         if got is None:
             log.warning("the base's encoder is not a one-layer BiLSTM: skill built without its own slot encoder")
-        elif FT_MIX:
-            if not 0.0 < FT_MIX < 1.0:
-                raise ValueError(f"FT_MIX {FT_MIX}: the frozen head's weight is in [0, 1)")
-            mix = float(FT_MIX)
-            weights, encoder = mix_heads(got[0], weights, mix), got[1]
         else:
             weights, encoder = got
     manifest = write_skill_file(
@@ -632,7 +607,6 @@ def compile_skill(
         slot_features=SLOT_FEATURES,
         lexical=lexical_templates(gazetteer) if "lex_w" in weights else None,
         encoder=encoder,
-        slot_mix=mix,
     )
     log.info(
         "compiled skill %s: %d utterances (+%d augmented), %d intents, %d tags, %d patch rows, %d bytes in %.1f s",

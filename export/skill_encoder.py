@@ -14,7 +14,6 @@ base and reports its dev scores before and after (for the embedded ``snips`` ski
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import random
@@ -340,7 +339,7 @@ def int8_encoder_bytes(encoder: Encoder, emb_dim: int) -> bytes:
 def add_to_skill(model: Path, skill: str, rows, out: Path, seed: int = 0) -> dict:
     """Write ``out``: the skill ``skill`` of ``model`` with a slot encoder fine-tuned on ``rows`` (its heads, label
     maps and patch as they are otherwise). For a jointly trained skill of a base; ``build-skill`` does this itself."""
-    from edge_nlu.runtime.artifacts import npz_bytes, read_skill, rewrite_skill
+    from edge_nlu.runtime.artifacts import npz_arrays, npz_bytes, read_skill, rewrite_skill
     from edge_nlu.runtime.base import Base
     from edge_nlu.runtime.skill import Skill
     from export.skill_compiler import pack_weights, row_inputs, unpack_weights
@@ -349,7 +348,7 @@ def add_to_skill(model: Path, skill: str, rows, out: Path, seed: int = 0) -> dic
     src = Path(model) / "skills" / f"{skill}.skill"
     sk = Skill(src, base.manifest)
     _, members = read_skill(src, base.manifest)
-    arrays = unpack_weights(dict(np.load(io.BytesIO(members["weights.npz"]))))
+    arrays = unpack_weights(npz_arrays(members["weights.npz"]))
     if "transitions" not in arrays:
         raise ValueError(f"{src}: a skill without a CRF slot head has no slot encoder to fine-tune")
 

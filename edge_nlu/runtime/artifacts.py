@@ -245,6 +245,14 @@ def read_skill(path: Path, base_manifest: dict | None = None) -> tuple[dict, dic
     return manifest, members
 
 
+def npz_arrays(data: bytes) -> dict:
+    """The arrays of an ``.npz`` member (no pickles: a skill file is data, never code), read in full."""
+    import numpy as np
+
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
 def npz_bytes(arrays: dict) -> bytes:
     import numpy as np
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from edge_nlu.errors import ArtifactError
-from edge_nlu.runtime.artifacts import read_skill
+from edge_nlu.runtime.artifacts import npz_arrays, read_skill
 from edge_nlu.runtime.lexical import (
     BUCKETS,
     INTENT_TEMPLATES,
@@ -105,8 +104,7 @@ class Skill:
             self._encoder_form = "full" if self._encoder_bytes else "delta" if self._delta_bytes else None
             self._encoder = None
             self._encoder_lock = threading.Lock()
-            w = np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False)
-            arrays = {k: w[k] for k in w.files}
+            arrays = npz_arrays(members["weights.npz"])
         except Exception as e:
             raise ArtifactError(
                 f"unreadable skill member ({e.__class__.__name__})", file=where, check="members"
@@ -119,9 +117,6 @@ class Skill:
             self.temperature = float(labels.get("temperature", 1.0))
             self.slot_types: dict[str, dict] = labels.get("slot_types", {})
             self.slot_features: str = labels.get("slot_features", "states")
-            # weight of the frozen-base slot head in a compiled skill's slot ensemble (0: none): slot_w then stacks
-            # the fine-tuned head's rows (own encoder's features) over the base head's (the base's features)
-            self.slot_mix = float(labels.get("slot_mix", 0.0))
             self.intent_w = arrays["intent_w"].astype(np.float32)
             self.intent_b = arrays["intent_b"].astype(np.float32)
             self.slot_w = arrays["slot_w"].astype(np.float32)
@@ -142,19 +137,16 @@ class Skill:
         except (KeyError, TypeError, ValueError) as e:
             raise ArtifactError(f"missing or bad field {e}", file=where, check="members") from None
         dims = self.manifest.get("dims", {})
-        blocks = 2 if self.slot_mix else 1
         ok = (
             self.intent_w.shape == (dims.get("pooled"), len(self.intents))
             and self.intent_b.shape == (len(self.intents),)
-            and self.slot_w.shape == (blocks * slot_feature_dim(self.slot_features, dims), len(self.tags))
+            and self.slot_w.shape == (slot_feature_dim(self.slot_features, dims), len(self.tags))
             and self.slot_b.shape == (len(self.tags),)
             and self.patch_q.dtype == np.int8
             and self.patch_q.shape == (len(words), dims.get("emb"))
             and self.patch_s.shape == (len(words),)
             and self.intents[-1:] == [NONE]
             and self.slot_features in ("states", "context")
-            and 0.0 <= self.slot_mix < 1.0
-            and (not self.slot_mix or self._encoder_form is not None)
             and lexical_ok(self.lex_w, self.lex_s, len(self.tags))
         )
         n_int = len(self.intents)
@@ -282,8 +274,7 @@ class Skill:
         from edge_nlu.runtime.encoder_delta import DeltaError, apply_delta, role_names
 
         try:
-            with np.load(io.BytesIO(self._delta_bytes), allow_pickle=False) as z:
-                delta = {k: z[k] for k in z.files}
+            delta = npz_arrays(self._delta_bytes)
         except Exception as e:
             raise ArtifactError(f"unreadable delta ({e.__class__.__name__})", file=where, check="members") from None
         try:
@@ -299,19 +290,14 @@ class Skill:
 
     def slot_input(self, base: Base, seq: Sequence, states: np.ndarray) -> np.ndarray:
         """Per-word input of the slot head [n_words, F] for a sequence the base encoded into ``states``
-        (:func:`slot_features`); a skill with its own slot encoder reads its own states instead, and a skill with a
-        slot ensemble (``slot_mix``) reads both: [n_words, 2F], its own states' features first."""
+        (:func:`slot_features`); a skill with its own slot encoder reads its own states instead."""
         emb = None
         own = self._encoder_form is not None
         if self.slot_features == "context" or own:
             emb = base.embed(seq.ids, self.patch_q, self.patch_s)
-        if not own:
-            return slot_features(self.slot_features, states, seq.first, emb, seq.case)
-        feats = slot_features(self.slot_features, self.slot_states(base, seq, emb), seq.first, emb, seq.case)
-        if self.slot_mix:
-            base_feats = slot_features(self.slot_features, states, seq.first, emb, seq.case)
-            feats = np.concatenate([feats, base_feats], axis=1)
-        return feats
+        if own:
+            states = self.slot_states(base, seq, emb)
+        return slot_features(self.slot_features, states, seq.first, emb, seq.case)
 
     def slot_scores(self, feats: np.ndarray) -> np.ndarray:
         """The neural slot emissions [n_words, n_tags] of the slot head's input."""
