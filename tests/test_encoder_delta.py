@@ -3,7 +3,6 @@ protobuf weight reader, the re-quantization, the compiled member and its checks.
 
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 from edge_nlu.errors import ArtifactError
+from edge_nlu.runtime.artifacts import npz_arrays
 from edge_nlu.runtime.encoder_delta import NAMES, DeltaError, apply_delta, quantize_channels
 from edge_nlu.runtime.onnx_weights import OnnxWeightsError, read_initializers
 from tests.conftest import flip_byte, rewrite_zip
@@ -88,7 +88,7 @@ def test_delta_skill_is_small_and_format_version_3(delta_skill, pizza_full_skill
     assert "encoder_delta.npz" in manifest["files"] and "encoder.onnx" not in manifest["files"]
     # smaller than the whole copy even for the tiny base (hidden 32); for the shipped base's: 55 vs 288 KB
     assert len(z.read("encoder_delta.npz")) < len(zipfile.ZipFile(pizza_full_skill).read("encoder.onnx"))
-    assert np.load(io.BytesIO(z.read("encoder_delta.npz")))["w_up"].shape[-1] == 8  # the compiler's default rank
+    assert npz_arrays(z.read("encoder_delta.npz"))["w_up"].shape[-1] == 8  # the compiler's default rank
 
 
 def test_delta_skill_states_match_the_trained_encoder(delta_skill, tiny_model, home):
@@ -110,7 +110,7 @@ def test_delta_skill_states_match_the_trained_encoder(delta_skill, tiny_model, h
 
     # rebuild the trained encoder in torch from the member: the base's dequantized weights plus the delta
     with zipfile.ZipFile(delta_skill) as z:
-        delta = dict(np.load(io.BytesIO(z.read("encoder_delta.npz"))))
+        delta = npz_arrays(z.read("encoder_delta.npz"))
     dims = nlu.base.dims
     enc = encoder_from_onnx(tiny_model / "base" / "encoder.onnx", dims["emb"], dims["hidden"])
     h = dims["hidden"]
@@ -157,7 +157,7 @@ def test_delta_member_is_verified(delta_skill, tiny_model, tmp_path, home):
 
     def edit_delta(change):
         def edit(m):
-            arrays = dict(np.load(io.BytesIO(m["encoder_delta.npz"])))
+            arrays = npz_arrays(m["encoder_delta.npz"])
             change(arrays)
             m["encoder_delta.npz"] = npz_bytes(arrays)
 

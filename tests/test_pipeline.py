@@ -325,12 +325,9 @@ def test_intent_expert_learns_and_is_checked(tiny_model, tiny_config, tmp_path):
     with pytest.raises(ValueError, match="does not match"):
         add_intent_expert(path, base.manifest, (w[:, :2], b[:2]), 0.5)
     # a table with fewer rows than the hash buckets would fail at parse time: refused at load instead
-    import io
+    from edge_nlu.runtime.artifacts import npz_arrays, npz_bytes
 
-    from edge_nlu.runtime.artifacts import npz_bytes
-
-    npz = np.load(io.BytesIO(members["weights.npz"]))
-    arrays = {k: npz[k] for k in npz.files}
+    arrays = npz_arrays(members["weights.npz"])
     arrays["intent_lex_w"] = arrays["intent_lex_w"][:100]
     write_skill(bad, {**members, "weights.npz": npz_bytes(arrays)}, meta)
     with pytest.raises(ArtifactError) as e:

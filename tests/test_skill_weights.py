@@ -3,7 +3,6 @@ matrices float16; older skills (a float16 lexical table, float32 matrices) still
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
 
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 from edge_nlu.errors import ArtifactError
-from edge_nlu.runtime.artifacts import npz_bytes, read_skill, verify_base, write_skill
+from edge_nlu.runtime.artifacts import npz_arrays, npz_bytes, read_skill, verify_base, write_skill
 from edge_nlu.runtime.lexical import BUCKETS, lexical_emissions, lexical_ids
 from edge_nlu.runtime.skill import Skill
 from export.skill_compiler import pack_weights, unpack_weights
@@ -73,9 +72,7 @@ def test_pack_and_unpack_weights():
 
 
 def _arrays(path) -> dict[str, np.ndarray]:
-    _, members = read_skill(path)
-    npz = np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False)
-    return {k: npz[k] for k in npz.files}
+    return npz_arrays(read_skill(path)[1]["weights.npz"])
 
 
 def _rewrite(src, dst, base_manifest: dict, edit) -> None:
