@@ -61,6 +61,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
 
 
+JOINT_HELP = "decode intent and slots jointly with weight W >= 0 (opt-in; default off: see README)"
+
+
 def _common(suppress: bool) -> argparse.ArgumentParser:
     """Options accepted before or after the command (the sub-parser copy must not overwrite a value given first)."""
     d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
@@ -84,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skill", metavar="S", help="parse with this skill (no routing)")
     p.add_argument("--skills", metavar="A,B", help="route among these skills only")
     p.add_argument("--n-best", type=int, default=1, metavar="K", help="alternatives to return (default 1)")
+    p.add_argument("--joint-weight", type=float, metavar="W", help=JOINT_HELP)
     p.set_defaults(func=cmd_parse)
 
     p = sub.add_parser("eval", parents=[common], help="score a normalised JSONL file")
@@ -93,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--skill", metavar="S", help="parse every row with skill S")
     p.add_argument("--skills", metavar="A,B", help="skills to route among (default: those occurring in the file)")
     p.add_argument("--per-slot", action="store_true", help="include per-slot scores")
+    p.add_argument("--joint-weight", type=float, metavar="W", help=JOINT_HELP)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("build-skill", parents=[common], help="compile a skill definition into a .skill file")
@@ -172,7 +177,10 @@ def _load(args: argparse.Namespace):
 
     if args.threads < 1:
         raise EdgeNLUError(f"--threads must be at least 1, not {args.threads}")
-    return load(_model_dir(args), home=args.home, threads=args.threads)
+    joint = getattr(args, "joint_weight", None)
+    if joint is not None and not 0 <= joint < float("inf"):
+        raise EdgeNLUError(f"--joint-weight must be a number >= 0, not {joint}")
+    return load(_model_dir(args), home=args.home, threads=args.threads, joint_weight=joint)
 
 
 def _names(value: str | None) -> list[str] | None:

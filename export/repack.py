@@ -8,6 +8,11 @@ compile writes them today. No retraining, and a repack of an already compact ski
 Each file is rewritten atomically (``rewrite_skill``: temp file beside it, then rename) with fresh sha256 sums; a
 model folder's ``build_report.json`` gets the new sizes. Whether the parses stay the same is measured, not assumed:
 ``python -m benchmarks.compact_heads --shipped`` parses the dev and test sets with both encodings.
+
+``--intent-slots`` also records, in each skill of a model folder, which slots each of its intents may carry (for the
+opt-in joint intent-slot decoding, ``edge_nlu.load(..., joint_weight=W)``), computed from the training rows named by
+the folder's build report as a build computes them since 2026-12-04. Only labels.json changes: parses without
+joint decoding stay exactly the same.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_nlu.runtime.artifacts import npz_arrays, npz_bytes, rewrite_skill, verify_base
+from edge_nlu.runtime.artifacts import npz_arrays, npz_bytes, read_skill, rewrite_skill, verify_base
 from export.skill_compiler import HALF, pack_weights, unpack_weights
 
 log = logging.getLogger("export.repack")
@@ -51,6 +56,44 @@ def repack_skill(path: Path, base_manifest: dict | None = None) -> tuple[int, in
 
     rewrite_skill(path, base_manifest, edit)
     return before, path.stat().st_size, rewritten
+
+
+def model_intent_slots(model: Path) -> dict[str, dict[str, list[str]]]:
+    """skill -> intent -> the slots it may carry, from the training rows the model's build used (the config in its
+    build_report.json), as a build writes them today (``export.student.intent_slots_of``)."""
+    from export.build import effective_config
+    from export.corpus import load_corpus
+    from export.student import MIN_EXPECTED, intent_slots_of
+
+    report = model / "build_report.json"
+    if not report.is_file():
+        raise FileNotFoundError(f"{model}: no build_report.json, so no record of the rows its skills were built from")
+    cfg = effective_config(json.loads(report.read_text())["config"])
+    train = load_corpus(cfg["sets"], limit_per_skill=cfg.get("limit_per_skill"), seed=cfg["seed"]).train
+    by_skill: dict[str, list] = {}
+    for u in train:
+        if u.skill is not None:  # (out-of-scope rows belong to no skill)
+            by_skill.setdefault(u.skill, []).append(u)
+    return {name: intent_slots_of(rows, MIN_EXPECTED) for name, rows in sorted(by_skill.items())}
+
+
+def set_intent_slots(path: Path, base_manifest: dict | None, intent_slots: dict[str, list[str]]) -> bool:
+    """Record ``intent_slots`` (joint decoding) in the skill at ``path``; False when it had them already (the file
+    is then not touched)."""
+    changed = False
+
+    def edit(members: dict[str, bytes]) -> bool | None:
+        nonlocal changed
+        labels = json.loads(members["labels.json"])
+        if labels.get("intent_slots") == intent_slots:
+            return False
+        labels["intent_slots"] = intent_slots
+        members["labels.json"] = json.dumps(labels).encode()
+        changed = True
+        return None
+
+    rewrite_skill(path, base_manifest, edit)
+    return changed
 
 
 def skill_files(target: Path) -> list[Path]:
@@ -83,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("targets", nargs="+", help="model folders (their skills/*.skill) or .skill files")
     ap.add_argument("--base", help="base folder the skills belong to (default: a model folder's own base)")
+    ap.add_argument(
+        "--intent-slots",
+        action="store_true",
+        help="also record which slots each intent may carry (joint decoding), from the training rows in a model "
+        "folder's build report (model folders only)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     total = [0, 0]
@@ -93,8 +142,16 @@ def main(argv: list[str] | None = None) -> int:
         sizes: dict[str, int] = {}
         changed: list[str] = []
         t0 = time.perf_counter()
+        if args.intent_slots and not target.is_dir():
+            raise SystemExit(f"{target}: --intent-slots needs a model folder (its build report names the rows)")
+        slots = model_intent_slots(target) if args.intent_slots else {}
         for path in files:
             before, after, rewritten = repack_skill(path, base)
+            name = json.loads(read_skill(path, base)[1]["labels.json"])["name"] if slots else None
+            if name in slots and set_intent_slots(path, base, slots[name]):
+                after = path.stat().st_size
+                rewritten = True
+                log.info("%s: intent_slots recorded", path)
             if rewritten:
                 changed.append(path.stem)
             total[0] += before

@@ -174,6 +174,17 @@ def gazetteer_pools(rows: list[Utterance]) -> dict[str, list[str]]:
     return {k: names for k, (_, names) in pools.items()}
 
 
+def declared_intent_slots(definition: SkillDefinition | None, labels: SkillLabels) -> dict[str, list[str]]:
+    """``labels.intent_slots`` (the slots each intent's training rows have) plus the slots the definition declares
+    for each intent: a declared slot that an intent's few examples happen to lack stays allowed with it."""
+    out = {k: set(v) for k, v in labels.intent_slots.items()}
+    if definition is not None:
+        for name, it in definition.intents.items():
+            if name in out:
+                out[name].update(s.name for s in it.slots)
+    return {k: sorted(v) for k, v in out.items()}
+
+
 def catalog_of(definition: SkillDefinition | None, labels: SkillLabels) -> tuple[dict, dict]:
     """(slot -> {type, builtin}) and (type -> catalog dict) for entity resolution at run time."""
     from edge_nlu.runtime.resolve import CatalogResolver, builtin_type_for_slot
@@ -274,6 +285,7 @@ def write_skill_file(
                 "slot_types": slot_types,
                 "slot_features": slot_features,
                 **({"lexical": lexical} if lexical else {}),
+                **({"intent_slots": labels.intent_slots} if labels.intent_slots else {}),
             }
         ).encode(),
         "weights.npz": npz_bytes(arrays),
@@ -542,6 +554,7 @@ def compile_skill(
             len(rows),
         )
     labels = SkillLabels.from_rows(definition.name, rows)
+    labels.intent_slots = declared_intent_slots(definition, labels)
     n_given = len(rows)
     gazetteer = GAZETTEER if gazetteer is None else gazetteer
     extra = gazetteer_pools(rows) if gazetteer else None

@@ -40,12 +40,44 @@ class SkillLabels:
     intents: list[str]
     tags: list[str]
     patch: dict[str, int] = field(default_factory=dict)  # word -> local patch row
+    # intent -> the slots its training rows have (joint intent-slot decoding: edge_nlu.runtime.skill.JOINT_WEIGHT)
+    intent_slots: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def from_rows(cls, name: str, rows) -> SkillLabels:
         intents = sorted({u.intent for u in rows if u.intent not in (None, OOS)}) + [NONE]
         slots = sorted({s.slot for u in rows for s in u.slots})
-        return cls(name, intents, ["O"] + [f"{p}-{s}" for s in slots for p in ("B", "I")])
+        return cls(
+            name,
+            intents,
+            ["O"] + [f"{p}-{s}" for s in slots for p in ("B", "I")],
+            intent_slots=intent_slots_of(rows, MIN_EXPECTED),
+        )
+
+
+# an intent whose training rows lack a slot may still carry it at parse time unless the slot was expected at least
+# this many times among those rows (its share of all rows x the intent's rows): absent that often is evidence
+MIN_EXPECTED = 5.0
+
+
+def intent_slots_of(rows, min_expected: float | None = None) -> dict[str, list[str]]:
+    """intent -> the sorted slot names it may carry: those its rows have, plus (with ``min_expected``) the slots
+    too rare in the skill for their absence from the intent's rows to say anything."""
+    seen: dict[str, set[str]] = {}
+    n_rows: dict[str, int] = {}
+    with_slot: dict[str, int] = {}
+    for u in rows:
+        if u.intent not in (None, OOS):
+            names = {s.slot for s in u.slots}
+            seen.setdefault(u.intent, set()).update(names)
+            n_rows[u.intent] = n_rows.get(u.intent, 0) + 1
+            for k in names:
+                with_slot[k] = with_slot.get(k, 0) + 1
+    if min_expected is not None:
+        n = sum(n_rows.values())
+        for intent, have in seen.items():
+            have.update(k for k, r in with_slot.items() if n_rows[intent] * r / n < min_expected)
+    return {k: sorted(v) for k, v in sorted(seen.items())}
 
 
 ENCODERS = ("lstm", "gru", "cnn", "transformer")

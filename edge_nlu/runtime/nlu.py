@@ -97,8 +97,17 @@ class NLU:
         threads: int = 1,
         max_resident: int = 32,
         verify: bool = True,
+        joint_weight: float | None = None,
     ) -> None:
         threads, max_resident = _count("threads", threads), _count("max_resident", max_resident)
+        if joint_weight is not None and (
+            isinstance(joint_weight, bool)
+            or not isinstance(joint_weight, (int, float, np.number))
+            or not 0 <= joint_weight < float("inf")
+        ):
+            raise ValueError(f"joint_weight must be None or a number >= 0, got {joint_weight!r}")
+        # joint intent-slot decoding (edge_nlu.runtime.skill.JOINT_CANDIDATES); None: off
+        self.joint_weight = None if joint_weight is None else float(joint_weight)
         model_dir = Path(model_dir)
         self.model_dir = model_dir
         self.base = Base(model_dir / "base", threads=threads, verify=verify)
@@ -367,7 +376,6 @@ class NLU:
         real = probs[: sk.n_real]
         if forced:
             real = real / max(real.sum(), 1e-9)
-        j = int(real.argmax())
         alts = []
         for _, name, pr in scored[:n_best]:  # the n best intents come from at most n_best skills
             s2 = self.skill(name) if name != best_name else sk
@@ -382,7 +390,14 @@ class NLU:
             return ParseResult(it.text, None, None, float(1.0 - best_p), [], alts, True, it.tokens.truncated)
         words = it.tokens.words[it.word_from :]
         lex_words = said if sk.lex_w is not None else None  # only skills with lexical slot features
-        tags = sk.decode(sk.slot_input(self.base, seq, states), lex_words)
+        feats = sk.slot_input(self.base, seq, states)
+        if self.joint_weight is None:
+            j, tags = int(real.argmax()), sk.decode(feats, lex_words)
+        else:
+            j, tags = sk.decode_joint(feats, lex_words, real, self.joint_weight)
+            if alts and (alts[0].skill, alts[0].intent) != (best_name, sk.intents[j]):  # the slots moved the intent
+                rest = [a for a in alts if (a.skill, a.intent) != (best_name, sk.intents[j])]
+                alts = [Alternative(best_name, sk.intents[j], float(real[j])), *rest][: len(alts)]
         slots = [
             Slot(s.slot, s.value, s.start, s.end, sk.resolve(s.slot, s.value))
             for s in bio_to_spans(it.text, words, tags)
