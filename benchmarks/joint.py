@@ -65,6 +65,44 @@ def score(model: Path, dataset: str, split: str, routed: bool, variant: str, wei
     return {k: pct(m[k]) for k in KEYS}
 
 
+def timing(model: Path, dataset: str, weights: tuple, repeats: int = 3) -> dict:
+    """Per-parse wall ms (skill given, one thread) over the test split for each weight: p50, p99, mean. The weights'
+    parses of each utterance are timed back to back, in turns, after a warm-up pass, so drift hits all alike."""
+    import edge_nlu
+    from edge_nlu.data import split_path
+    from edge_nlu.definitions.jsonl import read_jsonl
+
+    sets = train_intent_slots(dataset, "evidence")
+    nlus = []
+    for w in weights:
+        nlu = edge_nlu.load(model, joint_weight=w)
+        for name, d in sets.items():
+            nlu.skill(name).set_intent_slots(d)
+        nlus.append(nlu)
+    gold = read_jsonl(split_path(dataset, "test"))
+    for nlu in nlus:  # warm-up: sessions, caches
+        for u in gold:
+            nlu.parse(u.text, skill=u.skill)
+    ms: list[list[float]] = [[] for _ in weights]
+    for r in range(repeats):
+        for u in gold:
+            for k in range(len(nlus)):
+                k = (k + r) % len(nlus)
+                t0 = time.perf_counter()
+                nlus[k].parse(u.text, skill=u.skill)
+                ms[k].append(1000 * (time.perf_counter() - t0))
+    out = {}
+    for w, m in zip(weights, ms, strict=True):
+        m.sort()
+        out[str(w)] = {
+            "p50": round(m[len(m) // 2], 3),
+            "p99": round(m[int(0.99 * (len(m) - 1))], 3),
+            "mean": round(sum(m) / len(m), 3),
+            "n": len(m),
+        }
+    return out
+
+
 def _cell(s: dict) -> str:
     return " / ".join(f"{s[k]:.2f}" for k in KEYS)
 
@@ -93,6 +131,19 @@ def main(argv: list[str] | None = None) -> int:
                 log.info("%s %s %s %s: %s", dataset, mode, split, variant, got)
                 cells = " | ".join(map(_cell, got.values()))
                 table.append(f"| {dataset} {mode} | {split} | {variant} | {cells} |")
+    lat = {}
+    for dataset in ("snips", "hwu64"):
+        lat[dataset] = timing(shipped, dataset, (None, 0.5))
+        log.info("%s parse ms: %s", dataset, lat[dataset])
+    lat_table = [
+        "",
+        "| test set (skill given) | parse ms p50 / p99 / mean, off | W = 0.5 |",
+        "|---|---|---|",
+        *(
+            f"| {k} | " + " | ".join(f"{t['p50']:.3f} / {t['p99']:.3f} / {t['mean']:.3f}" for t in v.values()) + " |"
+            for k, v in lat.items()
+        ),
+    ]
     head = "| set | split | allowed slots | " + " | ".join("off" if w is None else f"W = {w:g}" for w in WEIGHTS) + " |"
     rec = {
         "section": "joint",
@@ -100,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         "weights": [w for w in WEIGHTS],
         "runs": rows,
         "seconds": round(time.perf_counter() - t0, 1),
-        "table_markdown": "\n".join([head, "|---|---|---|" + "---|" * len(WEIGHTS), *table]),
+        "latency_ms": lat,
+        "table_markdown": "\n".join([head, "|---|---|---|" + "---|" * len(WEIGHTS), *table, *lat_table]),
         "notes": "",
         **run_meta(argv, "benchmarks.joint"),
     }
