@@ -69,12 +69,13 @@ def _model_dir(work: Path, name: str, folds: int, fold: int) -> Path:
     return work / f"{name}-k{folds}-model{fold}"
 
 
-def held_out_predictions(model: Path, data: Path, name: str) -> tuple[list, list]:
-    """The held-out fold's rows of the skills the model has, and the model's parses of them, skill given."""
+def held_out_predictions(model: Path, data: Path, name: str, joint_weight: float | None = None) -> tuple[list, list]:
+    """The held-out fold's rows of the skills the model has, and the model's parses of them, skill given (with joint
+    intent-slot decoding at ``joint_weight``, if given)."""
     import edge_nlu
     from edge_nlu.definitions.jsonl import read_jsonl
 
-    nlu = edge_nlu.load(model, home=str(model / "_home"), verify=False)
+    nlu = edge_nlu.load(model, home=str(model / "_home"), verify=False, joint_weight=joint_weight)
     built = set(nlu.skills)
     gold = [u for u in read_jsonl(data / name / "dev.jsonl") if u.skill in built]
     pred = [nlu.parse(u.text, skill=u.skill).to_utterance() for u in gold]
@@ -91,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", help="folder for the fold data and models (default: a temporary folder)")
     ap.add_argument("--out", help="result JSON (default: benchmarks/results/cv/<set>.json)")
     ap.add_argument("--note", default="", help="text appended to the table's notes (e.g. the decision rule)")
+    ap.add_argument(
+        "--joint-weights",
+        default="",
+        help="comma-separated joint decoding weights: each variant's fold models also parse with each (rows NAME@jW)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     from edge_nlu.metrics import evaluate_skills
@@ -119,15 +125,21 @@ def main(argv: list[str] | None = None) -> int:
             for k, _ in enumerate(pool.map(lambda t: build(*t), todo)):
                 log.info("fold model %d/%d built (%.0f s)", k + 1, len(todo), time.time() - t0)
         scores, right, texts = {}, {}, {}
-        for name, _ in variants:
+        weights = [float(w) for w in args.joint_weights.split(",") if w.strip()]
+        decoded = []  # (row name, variant name, overrides, joint weight)
+        for name, overrides in variants:
+            decoded.append((name, name, overrides, None))
+            decoded += [(f"{name}@j{w:g}", name, {**overrides, "(joint_weight)": w}, w) for w in weights]
+        for row, name, _, weight in decoded:
             gold, pred = [], []
             for f, root in enumerate(roots):
-                g, p = held_out_predictions(_model_dir(work, name, args.folds, f), root, args.set)
+                g, p = held_out_predictions(_model_dir(work, name, args.folds, f), root, args.set, weight)
                 gold += g
                 pred += p
-            scores[name] = evaluate_skills(gold, pred)
-            right[name] = [int(g.intent == p.intent) for g, p in zip(gold, pred)]
-            texts[name] = [g.text for g in gold]
+            scores[row] = evaluate_skills(gold, pred)
+            right[row] = [int(g.intent == p.intent) for g, p in zip(gold, pred)]
+            texts[row] = [g.text for g in gold]
+    variants = [(row, over) for row, _, over, _ in decoded]
     ref = variants[0][0]
     for name, _ in variants[1:]:
         if texts[name] != texts[ref]:  # e.g. a variant that builds other skills: rows cannot be compared one by one
