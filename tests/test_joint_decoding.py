@@ -73,6 +73,12 @@ def test_the_slot_path_can_move_the_intent():
     assert sk.decode_joint(FEATS, None, np.array([0.3, 0.7]), weight=1.0) == (1, ["O", "B-y", "O"])
 
 
+def test_zero_probabilities_do_not_break_decoding():
+    # a forced skill whose real intents all underflowed to 0 (NONE took everything): the slots decide
+    assert _skill(SLOTS).decode_joint(FEATS, None, np.array([0.0, 0.0]), weight=1.0) == (1, ["O", "B-y", "O"])
+    assert _skill(SLOTS).decode_joint(FEATS, None, np.array([0.0, 0.0]), weight=0.0) == (0, ["O", "O", "O"])
+
+
 def test_an_intent_left_out_may_carry_any_slot():
     j, tags = _skill({"b": ["y"]}).decode_joint(FEATS, None, np.array([0.6, 0.4]), weight=1.0)
     assert (j, tags) == (0, ["O", "B-y", "O"])

@@ -102,7 +102,7 @@ class NLU:
         threads, max_resident = _count("threads", threads), _count("max_resident", max_resident)
         if joint_weight is not None and (
             isinstance(joint_weight, bool)
-            or not isinstance(joint_weight, (int, float, np.number))
+            or not isinstance(joint_weight, (int, float, np.integer, np.floating))
             or not 0 <= joint_weight < float("inf")
         ):
             raise ValueError(f"joint_weight must be None or a number >= 0, got {joint_weight!r}")

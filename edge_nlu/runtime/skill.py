@@ -370,19 +370,16 @@ class Skill:
         allowed = self._allowed
         if allowed is None or allowed[j][path].all():
             return j, [self.tags[t] for t in path]
-        best: tuple[float, int, list[int]] | None = None
+        best: tuple[float, int, list[int]] = (-np.inf, j, path)
         for i in np.argsort(-probs, kind="stable")[: JOINT_CANDIDATES if weight > 0 else 1]:
             i = int(i)
-            if probs[i] <= 0:
-                break
             if allowed[i][path].all():
                 p_i, v_i = path, v_all
             else:  # the tags of the slots i cannot have are ruled out (O always remains, so a path exists)
                 p_i, v_i = viterbi_scored(np.where(allowed[i], z, np.float32(-1e4)), self.transitions, self._into)
-            score = float(np.log(probs[i])) + weight * (v_i - v_all)
-            if best is None or score > best[0]:
+            score = float(np.log(max(float(probs[i]), 1e-30))) + weight * (v_i - v_all)
+            if score > best[0]:
                 best = (score, i, p_i)
-        assert best is not None
         return best[1], [self.tags[t] for t in best[2]]
 
     def resolve(self, slot: str, value: str) -> dict | None:
