@@ -56,8 +56,8 @@ def load(path: str | Path | None = None, **kwargs: Any) -> NLU:
 
     Keyword arguments go to :class:`NLU`: ``home`` (user skill store, default ``$EDGE_NLU_HOME`` or the per-user
     data folder), ``threads`` (onnxruntime intra-op threads, default 1), ``max_resident``, ``verify``,
-    ``joint_weight`` (None: off; a number >= 0 decodes each skill's intent and slots together, so an intent only
-    gets the slots its training rows had: see README).
+    ``joint_weight`` (joint intent-slot decoding, so an intent only gets the slots its training rows had: "auto",
+    the default, uses each skill's own weight, None turns it off, a number >= 0 sets it for every skill: see README).
     """
     from edge_nlu.runtime.nlu import load as _load
 

@@ -61,7 +61,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
 
 
-JOINT_HELP = "decode intent and slots jointly with weight W >= 0 (opt-in; default off: see README)"
+JOINT_HELP = (
+    "joint intent-slot decoding: 'auto' (default) each skill's own weight, 'off', or a weight W >= 0 for every skill"
+)
+
+
+def _joint_weight(value: str) -> float | str | None:
+    if value in ("auto", "off"):
+        return None if value == "off" else value
+    try:
+        w = float(value)
+    except ValueError:
+        w = -1.0
+    if not 0 <= w < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected 'auto', 'off' or a number >= 0, not {value!r}")
+    return w
 
 
 def _common(suppress: bool) -> argparse.ArgumentParser:
@@ -87,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skill", metavar="S", help="parse with this skill (no routing)")
     p.add_argument("--skills", metavar="A,B", help="route among these skills only")
     p.add_argument("--n-best", type=int, default=1, metavar="K", help="alternatives to return (default 1)")
-    p.add_argument("--joint-weight", type=float, metavar="W", help=JOINT_HELP)
+    p.add_argument("--joint-weight", type=_joint_weight, default="auto", metavar="W", help=JOINT_HELP)
     p.set_defaults(func=cmd_parse)
 
     p = sub.add_parser("eval", parents=[common], help="score a normalised JSONL file")
@@ -97,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--skill", metavar="S", help="parse every row with skill S")
     p.add_argument("--skills", metavar="A,B", help="skills to route among (default: those occurring in the file)")
     p.add_argument("--per-slot", action="store_true", help="include per-slot scores")
-    p.add_argument("--joint-weight", type=float, metavar="W", help=JOINT_HELP)
+    p.add_argument("--joint-weight", type=_joint_weight, default="auto", metavar="W", help=JOINT_HELP)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("build-skill", parents=[common], help="compile a skill definition into a .skill file")
@@ -177,9 +191,7 @@ def _load(args: argparse.Namespace):
 
     if args.threads < 1:
         raise EdgeNLUError(f"--threads must be at least 1, not {args.threads}")
-    joint = getattr(args, "joint_weight", None)
-    if joint is not None and not 0 <= joint < float("inf"):
-        raise EdgeNLUError(f"--joint-weight must be a number >= 0, not {joint}")
+    joint = getattr(args, "joint_weight", "auto")
     return load(_model_dir(args), home=args.home, threads=args.threads, joint_weight=joint)
 
 

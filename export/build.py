@@ -65,6 +65,20 @@ def effective_config(cfg: dict) -> dict:
     return {**DEFAULTS, **cfg, "student": {**DEFAULTS["student"], **cfg.get("student", {})}}
 
 
+def joint_weights(cfg: dict, corpus) -> dict[str, float]:
+    """skill -> the joint decoding weight its data set gets in ``cfg["joint_weights"]`` ({data set: W})."""
+    given = cfg.get("joint_weights") or {}
+    unknown = sorted(set(given) - set(cfg["sets"]))
+    if unknown:
+        raise SystemExit(f"joint_weights names data sets this build does not train on: {unknown}")
+    out = {}
+    for name, w in given.items():
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < float("inf"):
+            raise SystemExit(f"joint_weights[{name!r}] must be a number >= 0, not {w!r}")
+        out.update({u.skill: float(w) for u in corpus.train_by_set.get(name, []) if u.skill})
+    return out
+
+
 def _rss_mb() -> float:
     """Resident memory now (not the high-water mark), from /proc; 0 where there is none."""
     try:
@@ -189,9 +203,11 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
         defs = {n: definition_from_utterances(n, [u for u in corpus.train if u.skill == n]) for n in names}
         skills = []
         patches = {}
+        joint = joint_weights(cfg, corpus)
         for name in names:
             rows = [u for u in corpus.train if u.skill == name]
             lab = SkillLabels.from_rows(name, rows)
+            lab.joint_weight = joint.get(name)
             words = choose_patch(rows, defs[name], tok, teacher_tok) if cfg.get("patch", True) else []
             lab.patch = {w: i for i, w in enumerate(words)}
             patches[name] = patch_init(words, teacher_tok, temb, proj)

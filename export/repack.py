@@ -12,7 +12,8 @@ model folder's ``build_report.json`` gets the new sizes. Whether the parses stay
 ``--intent-slots`` also records, in each skill of a model folder, which slots each of its intents may carry (for the
 opt-in joint intent-slot decoding, ``edge_nlu.load(..., joint_weight=W)``), computed from the training rows named by
 the folder's build report as a build computes them since 2026-12-04. Only labels.json changes: parses without
-joint decoding stay exactly the same.
+joint decoding stay exactly the same. ``--joint-weights SET=W,...`` records the weight the runtime's default
+(``joint_weight="auto"``) uses in the skills of those data sets, as a build config's ``joint_weights`` does.
 """
 
 from __future__ import annotations
@@ -58,42 +59,73 @@ def repack_skill(path: Path, base_manifest: dict | None = None) -> tuple[int, in
     return before, path.stat().st_size, rewritten
 
 
-def model_intent_slots(model: Path) -> dict[str, dict[str, list[str]]]:
-    """skill -> intent -> the slots it may carry, from the training rows the model's build used (the config in its
-    build_report.json), as a build writes them today (``export.student.intent_slots_of``)."""
+def _training_rows(model: Path) -> dict[str, tuple[str, list]]:
+    """skill -> (its data set, its training rows), as the model's build loaded them (the config in its report)."""
     from export.build import effective_config
     from export.corpus import load_corpus
-    from export.student import MIN_EXPECTED, intent_slots_of
 
     report = model / "build_report.json"
     if not report.is_file():
         raise FileNotFoundError(f"{model}: no build_report.json, so no record of the rows its skills were built from")
     cfg = effective_config(json.loads(report.read_text())["config"])
-    train = load_corpus(cfg["sets"], limit_per_skill=cfg.get("limit_per_skill"), seed=cfg["seed"]).train
-    by_skill: dict[str, list] = {}
-    for u in train:
-        if u.skill is not None:  # (out-of-scope rows belong to no skill)
-            by_skill.setdefault(u.skill, []).append(u)
-    return {name: intent_slots_of(rows, MIN_EXPECTED) for name, rows in sorted(by_skill.items())}
+    corpus = load_corpus(cfg["sets"], limit_per_skill=cfg.get("limit_per_skill"), seed=cfg["seed"])
+    out: dict[str, tuple[str, list]] = {}
+    for name, rows in corpus.train_by_set.items():
+        for u in rows:
+            if u.skill is not None:  # (out-of-scope rows belong to no skill)
+                out.setdefault(u.skill, (name, []))[1].append(u)
+    return out
 
 
-def set_intent_slots(path: Path, base_manifest: dict | None, intent_slots: dict[str, list[str]]) -> bool:
-    """Record ``intent_slots`` (joint decoding) in the skill at ``path``; False when it had them already (the file
-    is then not touched)."""
+def model_intent_slots(model: Path) -> dict[str, dict[str, list[str]]]:
+    """skill -> intent -> the slots it may carry, from the training rows the model's build used (the config in its
+    build_report.json), as a build writes them today (``export.student.intent_slots_of``)."""
+    from export.student import MIN_EXPECTED, intent_slots_of
+
+    return {k: intent_slots_of(rows, MIN_EXPECTED) for k, (_, rows) in sorted(_training_rows(model).items())}
+
+
+def model_joint_weights(model: Path, per_set: dict[str, float]) -> dict[str, float]:
+    """skill -> joint decoding weight, for the skills of the data sets in ``per_set`` ({data set: W})."""
+    sets = {k: name for k, (name, _) in _training_rows(model).items()}
+    unknown = sorted(set(per_set) - set(sets.values()))
+    if unknown:
+        raise SystemExit(f"{model}: its build trained no skills of {unknown}")
+    return {k: per_set[name] for k, name in sets.items() if name in per_set}
+
+
+def set_labels(path: Path, base_manifest: dict | None, updates: dict) -> bool:
+    """Set the ``updates`` keys of the skill's labels.json (intent_slots, joint_weight); False when it had them
+    already (the file is then not touched)."""
     changed = False
 
     def edit(members: dict[str, bytes]) -> bool | None:
         nonlocal changed
         labels = json.loads(members["labels.json"])
-        if labels.get("intent_slots") == intent_slots:
+        if all(labels.get(k) == v for k, v in updates.items()):
             return False
-        labels["intent_slots"] = intent_slots
+        labels.update(updates)
         members["labels.json"] = json.dumps(labels).encode()
         changed = True
         return None
 
     rewrite_skill(path, base_manifest, edit)
     return changed
+
+
+def _per_set(text: str) -> dict[str, float]:
+    """``snips=1,hwu64=0.5`` -> {"snips": 1.0, "hwu64": 0.5}."""
+    out = {}
+    for item in filter(None, text.split(",")):
+        name, eq, value = item.partition("=")
+        try:
+            w = float(value)
+        except ValueError:
+            w = -1.0
+        if not eq or not name or not 0 <= w < float("inf"):
+            raise SystemExit(f"--joint-weights {text!r}: expected SET=W[,SET=W] with W >= 0")
+        out[name] = w
+    return out
 
 
 def skill_files(target: Path) -> list[Path]:
@@ -132,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also record which slots each intent may carry (joint decoding), from the training rows in a model "
         "folder's build report (model folders only)",
     )
+    ap.add_argument(
+        "--joint-weights",
+        metavar="SET=W,...",
+        help="also record a joint decoding weight in the skills of these data sets (model folders only)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     total = [0, 0]
@@ -142,16 +179,21 @@ def main(argv: list[str] | None = None) -> int:
         sizes: dict[str, int] = {}
         changed: list[str] = []
         t0 = time.perf_counter()
-        if args.intent_slots and not target.is_dir():
-            raise SystemExit(f"{target}: --intent-slots needs a model folder (its build report names the rows)")
+        if (args.intent_slots or args.joint_weights) and not target.is_dir():
+            raise SystemExit(f"{target}: --intent-slots and --joint-weights need a model folder (its build report)")
         slots = model_intent_slots(target) if args.intent_slots else {}
+        weights = model_joint_weights(target, _per_set(args.joint_weights)) if args.joint_weights else {}
         for path in files:
             before, after, rewritten = repack_skill(path, base)
-            name = json.loads(read_skill(path, base)[1]["labels.json"])["name"] if slots else None
-            if name in slots and set_intent_slots(path, base, slots[name]):
+            name = json.loads(read_skill(path, base)[1]["labels.json"])["name"] if slots or weights else None
+            updates = {
+                **({"intent_slots": slots[name]} if name in slots else {}),
+                **({"joint_weight": weights[name]} if name in weights else {}),
+            }
+            if updates and set_labels(path, base, updates):
                 after = path.stat().st_size
                 rewritten = True
-                log.info("%s: intent_slots recorded", path)
+                log.info("%s: %s recorded", path, ", ".join(updates))
             if rewritten:
                 changed.append(path.stem)
             total[0] += before

@@ -286,6 +286,7 @@ def write_skill_file(
                 "slot_features": slot_features,
                 **({"lexical": lexical} if lexical else {}),
                 **({"intent_slots": labels.intent_slots} if labels.intent_slots else {}),
+                **({"joint_weight": labels.joint_weight} if labels.joint_weight is not None else {}),
             }
         ).encode(),
         "weights.npz": npz_bytes(arrays),

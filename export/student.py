@@ -42,6 +42,9 @@ class SkillLabels:
     patch: dict[str, int] = field(default_factory=dict)  # word -> local patch row
     # intent -> the slots its training rows have (joint intent-slot decoding: edge_nlu.runtime.skill.JOINT_WEIGHT)
     intent_slots: dict[str, list[str]] = field(default_factory=dict)
+    # the skill's own joint decoding weight (the runtime's default uses it; None: off): a build config's
+    # "joint_weights" gives one per data set, chosen by cross-validation on train (RESULTS, joint decoding)
+    joint_weight: float | None = None
 
     @classmethod
     def from_rows(cls, name: str, rows) -> SkillLabels:

@@ -130,7 +130,7 @@ def test_joint_parses_only_carry_their_intents_slots(tiny_model, tiny_config, ho
             assert (r.intent, r.slots) == (p.intent, p.slots)  # a consistent parse is left alone
 
 
-@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), True, "1"])
+@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), True, "1", "on"])
 def test_a_bad_joint_weight_is_refused(tiny_model, home, bad):
     import edge_nlu
 
@@ -178,13 +178,97 @@ def test_repack_records_the_builds_intent_slots(tiny_model, tmp_path):
 
     rewrite_skill(path, None, strip)
     before = read_skill(path)[1]
-    assert Skill(path).intent_slots is None
-    assert repack([str(model), "--intent-slots"]) == 0
+    assert Skill(path).intent_slots is None and Skill(path).joint_weight is None
+    assert repack([str(model), "--intent-slots", "--joint-weights", "snips=1"]) == 0
     after = read_skill(path)[1]
-    assert Skill(path).intent_slots == built
+    assert Skill(path).intent_slots == built and Skill(path).joint_weight == 1.0
+    assert Skill(model / "skills" / "alarm.skill").joint_weight is None  # an hwu64 skill
     assert {k for k in before if before[k] != after[k]} == {"labels.json"}
     stamp = path.stat().st_mtime_ns
-    assert repack([str(model), "--intent-slots"]) == 0
+    assert repack([str(model), "--intent-slots", "--joint-weights", "snips=1"]) == 0
     assert path.stat().st_mtime_ns == stamp
     with pytest.raises(SystemExit, match="model folder"):
         repack([str(path), "--intent-slots"])
+    with pytest.raises(SystemExit, match="no skills of"):
+        repack([str(model), "--joint-weights", "atis=1"])
+    with pytest.raises(SystemExit, match="SET=W"):
+        repack([str(model), "--joint-weights", "snips=-1"])
+
+
+def test_build_config_joint_weights_go_to_their_sets_skills(tiny_config):
+    from export.build import joint_weights
+    from export.corpus import load_corpus
+
+    corpus = load_corpus(tiny_config["sets"], limit_per_skill=5)
+    cfg = {"sets": tiny_config["sets"], "joint_weights": {"hwu64": 0.5}}
+    assert joint_weights(cfg, corpus) == {"alarm": 0.5, "weather": 0.5}
+    assert joint_weights({"sets": tiny_config["sets"]}, corpus) == {}
+    with pytest.raises(SystemExit, match="does not train on"):
+        joint_weights({**cfg, "joint_weights": {"atis": 1}}, corpus)
+    with pytest.raises(SystemExit, match=">= 0"):
+        joint_weights({**cfg, "joint_weights": {"snips": -1}}, corpus)
+
+
+def test_auto_uses_each_skills_own_weight(tiny_model, tiny_config, tmp_path):
+    """The default (joint_weight="auto") decodes a skill with the weight it records, and no other skill; None
+    turns it off; a number applies to every skill."""
+    import shutil
+
+    import edge_nlu
+    from edge_nlu.data import split_path
+    from edge_nlu.definitions.jsonl import read_jsonl
+    from edge_nlu.runtime.artifacts import rewrite_skill
+    from export.corpus import load_corpus
+    from export.student import intent_slots_of
+
+    model = tmp_path / "m"
+    shutil.copytree(tiny_model, model, ignore=shutil.ignore_patterns("_work"))
+    rows = [u for u in load_corpus(tiny_config["sets"], limit_per_skill=60).train if u.skill == "snips"]
+
+    def add(members):  # strict sets (the tiny skill is too small for MIN_EXPECTED to rule anything out)
+        labels = json.loads(members["labels.json"])
+        labels.update(intent_slots=intent_slots_of(rows), joint_weight=1.0)
+        members["labels.json"] = json.dumps(labels).encode()
+
+    rewrite_skill(model / "skills" / "snips.skill", None, add)
+    home = tmp_path / "home"
+    auto, off, one = (edge_nlu.load(model, home=home, joint_weight=w) for w in ("auto", None, 1.0))
+    assert edge_nlu.load(model, home=home).joint_weight == "auto"
+    texts = [u.text for u in read_jsonl(split_path("snips", "dev"))[:80]]
+    got = {
+        name: [(r.intent, r.slots) for r in nlu.parse_batch(texts, skill="snips")]
+        for name, nlu in (("auto", auto), ("off", off), ("one", one))
+    }
+    assert got["auto"] == got["one"] != got["off"]
+
+
+def test_a_bad_joint_weight_in_a_skill_is_refused(tiny_model, tmp_path):
+    import shutil
+
+    from edge_nlu.errors import ArtifactError
+    from edge_nlu.runtime.artifacts import rewrite_skill
+
+    def edit(members):
+        labels = json.loads(members["labels.json"])
+        labels["joint_weight"] = -1
+        members["labels.json"] = json.dumps(labels).encode()
+
+    dst = tmp_path / "snips.skill"
+    shutil.copy(tiny_model / "skills" / "snips.skill", dst)
+    rewrite_skill(dst, None, edit)
+    with pytest.raises(ArtifactError, match="joint_weight"):
+        Skill(dst)
+
+
+@pytest.mark.parametrize(("arg", "ok"), [("auto", True), ("off", True), ("0.5", True), ("-1", False), ("x", False)])
+def test_cli_joint_weight(tiny_model, home, arg, ok):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "edge_nlu", "parse", "play some jazz", "--skill", "snips", "--model", str(tiny_model)]
+    p = subprocess.run([*cmd, "--home", str(home), "--joint-weight", arg], capture_output=True, text=True)
+    assert (p.returncode == 0) == ok, p.stderr
+    if ok:
+        assert json.loads(p.stdout)["skill"] == "snips"
+    else:
+        assert "--joint-weight" in p.stderr and "Traceback" not in p.stderr

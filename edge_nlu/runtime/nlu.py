@@ -19,7 +19,7 @@ from edge_nlu.result import Alternative, ParseResult, Slot
 from edge_nlu.runtime.artifacts import read_json_file
 from edge_nlu.runtime.base import Base, Tokens
 from edge_nlu.runtime.lexical import BUCKETS, intent_emissions, intent_ids
-from edge_nlu.runtime.skill import Skill
+from edge_nlu.runtime.skill import Skill, is_weight
 from edge_nlu.runtime.store import SkillStore, check_name, user_home
 from edge_nlu.words import bio_to_spans, split_words, word_key
 
@@ -97,17 +97,14 @@ class NLU:
         threads: int = 1,
         max_resident: int = 32,
         verify: bool = True,
-        joint_weight: float | None = None,
+        joint_weight: float | str | None = "auto",
     ) -> None:
         threads, max_resident = _count("threads", threads), _count("max_resident", max_resident)
-        if joint_weight is not None and (
-            isinstance(joint_weight, bool)
-            or not isinstance(joint_weight, (int, float, np.integer, np.floating))
-            or not 0 <= joint_weight < float("inf")
-        ):
-            raise ValueError(f"joint_weight must be None or a number >= 0, got {joint_weight!r}")
-        # joint intent-slot decoding (edge_nlu.runtime.skill.JOINT_CANDIDATES); None: off
-        self.joint_weight = None if joint_weight is None else float(joint_weight)
+        if not (joint_weight is None or joint_weight == "auto" or is_weight(joint_weight)):
+            raise ValueError(f'joint_weight must be "auto", None or a number >= 0, got {joint_weight!r}')
+        # joint intent-slot decoding (edge_nlu.runtime.skill.JOINT_CANDIDATES): "auto" each skill's own weight,
+        # None off, a number that weight for every skill that records its intents' slots
+        self.joint_weight = joint_weight if joint_weight in (None, "auto") else float(joint_weight)
         model_dir = Path(model_dir)
         self.model_dir = model_dir
         self.base = Base(model_dir / "base", threads=threads, verify=verify)
@@ -391,10 +388,11 @@ class NLU:
         words = it.tokens.words[it.word_from :]
         lex_words = said if sk.lex_w is not None else None  # only skills with lexical slot features
         feats = sk.slot_input(self.base, seq, states)
-        if self.joint_weight is None:
+        weight = sk.joint_weight if self.joint_weight == "auto" else self.joint_weight
+        if weight is None:
             j, tags = int(real.argmax()), sk.decode(feats, lex_words)
         else:
-            j, tags = sk.decode_joint(feats, lex_words, real, self.joint_weight)
+            j, tags = sk.decode_joint(feats, lex_words, real, weight)
             if alts and (alts[0].skill, alts[0].intent) != (best_name, sk.intents[j]):  # the slots moved the intent
                 rest = [a for a in alts if (a.skill, a.intent) != (best_name, sk.intents[j])]
                 alts = [Alternative(best_name, sk.intents[j], float(real[j])), *rest][: len(alts)]

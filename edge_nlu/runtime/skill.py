@@ -25,12 +25,18 @@ if TYPE_CHECKING:
     from edge_nlu.runtime.base import Base, Sequence
 
 NONE = "__none__"
-# joint intent-slot decoding (opt-in: edge_nlu.load(..., joint_weight=W), for skills that record which slots each
-# intent has, labels.json "intent_slots"): the JOINT_CANDIDATES most probable intents i are scored
-# log p(i) + W * (V_i - V), V_i the best slot path's score with only i's slots allowed and V the unrestricted one;
-# the best i is the intent, and its path the slots. W = 0: the classifier's intent, its slots restricted to it.
-# Rules 41-42 (RESULTS, joint decoding): dev exact match up on SNIPS and HWU64, not on ATIS, so not the default
+# joint intent-slot decoding, for skills that record which slots each intent has (labels.json "intent_slots"): the
+# JOINT_CANDIDATES most probable intents i are scored log p(i) + W * (V_i - V), V_i the best slot path's score with
+# only i's slots allowed and V the unrestricted one; the best i is the intent, and its path the slots (W = 0: the
+# classifier's intent, its slots restricted to it). W is the skill's own (labels.json "joint_weight", chosen per data
+# set by cross-validation on train; none: off) unless edge_nlu.load(..., joint_weight=...) sets one for all skills.
+# Rules 41-44 (RESULTS, joint decoding): it helps SNIPS, not ATIS, so it is a per-skill setting
 JOINT_CANDIDATES = 3
+
+
+def is_weight(w: object) -> bool:
+    """A joint decoding weight: a finite real number >= 0 (not a bool)."""
+    return not isinstance(w, bool) and isinstance(w, (int, float, np.integer, np.floating)) and 0 <= w < float("inf")
 
 
 def bio_allowed(tags: list[str]) -> np.ndarray:
@@ -132,6 +138,7 @@ class Skill:
             self.slot_types: dict[str, dict] = labels.get("slot_types", {})
             self.slot_features: str = labels.get("slot_features", "states")
             intent_slots = labels.get("intent_slots")
+            joint_weight = labels.get("joint_weight")
             self.intent_w = arrays["intent_w"].astype(np.float32)
             self.intent_b = arrays["intent_b"].astype(np.float32)
             self.slot_w = arrays["slot_w"].astype(np.float32)
@@ -219,6 +226,10 @@ class Skill:
             self.set_intent_slots(intent_slots)
         except (TypeError, ValueError) as e:
             raise ArtifactError(f"bad field intent_slots ({e})", file=where, check="members") from None
+        if joint_weight is not None and not is_weight(joint_weight):
+            raise ArtifactError(f"bad field joint_weight ({joint_weight!r})", file=where, check="members")
+        # the weight of joint decoding a parse uses by default (None: off; see JOINT_CANDIDATES)
+        self.joint_weight: float | None = None if joint_weight is None else float(joint_weight)
         self._resolvers: dict = {}
         self._catalog: dict | None = None
 
