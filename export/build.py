@@ -67,13 +67,15 @@ def effective_config(cfg: dict) -> dict:
 
 def joint_weights(cfg: dict, corpus) -> dict[str, float]:
     """skill -> the joint decoding weight its data set gets in ``cfg["joint_weights"]`` ({data set: W})."""
+    from edge_nlu.runtime.skill import is_weight
+
     given = cfg.get("joint_weights") or {}
     unknown = sorted(set(given) - set(cfg["sets"]))
     if unknown:
         raise SystemExit(f"joint_weights names data sets this build does not train on: {unknown}")
     out = {}
     for name, w in given.items():
-        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < float("inf"):
+        if not is_weight(w):
             raise SystemExit(f"joint_weights[{name!r}] must be a number >= 0, not {w!r}")
         out.update({u.skill: float(w) for u in corpus.train_by_set.get(name, []) if u.skill})
     return out

@@ -9,8 +9,8 @@ Each file is rewritten atomically (``rewrite_skill``: temp file beside it, then 
 model folder's ``build_report.json`` gets the new sizes. Whether the parses stay the same is measured, not assumed:
 ``python -m benchmarks.compact_heads --shipped`` parses the dev and test sets with both encodings.
 
-``--intent-slots`` also records, in each skill of a model folder, which slots each of its intents may carry (for the
-opt-in joint intent-slot decoding, ``edge_nlu.load(..., joint_weight=W)``), computed from the training rows named by
+``--intent-slots`` also records, in each skill of a model folder, which slots each of its intents may carry (for
+joint intent-slot decoding, ``edge_nlu.runtime.skill.JOINT_CANDIDATES``), computed from the training rows named by
 the folder's build report as a build computes them since 2026-12-04. Only labels.json changes: parses without
 joint decoding stay exactly the same. ``--joint-weights SET=W,...`` records the weight the runtime's default
 (``joint_weight="auto"``) uses in the skills of those data sets, as a build config's ``joint_weights`` does.
