@@ -78,6 +78,13 @@ def _joint_weight(value: str) -> float | str | None:
     return w
 
 
+def _record_weight(value: str) -> float:
+    w = _joint_weight(value)
+    if not isinstance(w, float):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, not {value!r}")
+    return w
+
+
 def _common(suppress: bool) -> argparse.ArgumentParser:
     """Options accepted before or after the command (the sub-parser copy must not overwrite a value given first)."""
     d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
@@ -136,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="R",
         help="ship the fine-tuned slot encoder as a rank-R delta of the base's weights (~7 KB per unit of rank), "
         "or 0 for the whole int8 copy (~290 KB); default: the compiler's",
+    )
+    p.add_argument(
+        "--joint-weight",
+        type=_record_weight,
+        metavar="W",
+        help="record joint intent-slot decoding weight W >= 0 in the skill, used by parses by default (worth it "
+        "when the skill's intents have slots of their own; default: none, off)",
     )
     p.set_defaults(func=cmd_build_skill)
 
@@ -312,7 +326,15 @@ def cmd_build_skill(args: argparse.Namespace) -> int:
             f"build-skill needs the build extra: pip install 'edge-nlu[build]' (in a source checkout: "
             f"pip install '.[build]'; missing module {e.name!r})"
         ) from None
-    rep = compile_skill(definition, model, out, gazetteer=args.gazetteer, finetune=not args.no_finetune, rank=args.rank)
+    rep = compile_skill(
+        definition,
+        model,
+        out,
+        gazetteer=args.gazetteer,
+        finetune=not args.no_finetune,
+        rank=args.rank,
+        joint_weight=args.joint_weight,
+    )
     _emit(
         {
             "path": str(out),
@@ -369,6 +391,8 @@ def cmd_skills(args: argparse.Namespace) -> int:
             patch_rows=len(sk.patch),
             lexical=sk.lexical if sk.lex_w is not None else None,
             slot_encoder=sk.encoder_form,  # its own fine-tuned slot encoder: "full", "delta" or None
+            intent_slots=sk.intent_slots,  # the slots each intent may carry (joint decoding)
+            joint_weight=sk.joint_weight,  # the joint decoding weight parses use by default (None: off)
         )
         _emit(info)
     return 0

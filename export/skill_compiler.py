@@ -524,12 +524,15 @@ def compile_skill(
     gazetteer: bool | None = None,
     finetune: bool | None = None,
     rank: int | None = None,
+    joint_weight: float | None = None,
 ) -> dict:
     """Build ``out`` (a .skill file) for ``definition`` on the base in ``model_dir`` (its shared parts frozen);
     ``gazetteer``: built-in place-name features and augmentation (None: the module default, ``GAZETTEER``);
     ``finetune``: ship a fine-tuned copy of the encoder for the slot head (None: ``FINETUNE``); without it a
     parse runs one encoder pass instead of two, with lower few-shot slot F1; ``rank``: that copy as a rank-r
-    delta of the base's weights, or 0 for the whole int8 graph (None: ``FT_RANK``)."""
+    delta of the base's weights, or 0 for the whole int8 graph (None: ``FT_RANK``); ``joint_weight``: the joint
+    intent-slot decoding weight parses use with the skill by default (None: off; no evidence yet says which weight
+    suits a skill compiled from a few examples, so it is the author's call)."""
     from edge_nlu.runtime.base import Base
 
     t0 = time.time()
@@ -556,6 +559,12 @@ def compile_skill(
         )
     labels = SkillLabels.from_rows(definition.name, rows)
     labels.intent_slots = declared_intent_slots(definition, labels)
+    if joint_weight is not None:
+        from edge_nlu.runtime.skill import is_weight
+
+        if not is_weight(joint_weight):
+            raise ValueError(f"joint_weight must be a number >= 0, not {joint_weight!r}")
+        labels.joint_weight = float(joint_weight)
     n_given = len(rows)
     gazetteer = GAZETTEER if gazetteer is None else gazetteer
     extra = gazetteer_pools(rows) if gazetteer else None

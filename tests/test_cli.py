@@ -226,6 +226,22 @@ def test_build_skill_with_gazetteer_parses_with_it(cli, tmp_path):
     assert code == 0 and json.loads(out)["skill"] == "lights"
 
 
+def test_build_skill_records_a_joint_weight(cli, tmp_path):
+    out_path = tmp_path / "pizza.skill"
+    args = ("build-skill", str(FIXTURES / "pizza_alexa.json"), "-o", str(out_path), "--name", "pizza", "--no-finetune")
+    code, out, err = cli(*args, "--joint-weight", "1")
+    assert code == 0, err
+    assert cli("skills", "install", str(out_path))[0] == 0
+    code, out, err = cli("skills", "info", "pizza")
+    info = json.loads(out)
+    assert code == 0 and info["joint_weight"] == 1.0
+    assert set(info["intent_slots"]) == set(info["intents"])  # every intent has its (possibly empty) slot list
+    code, out, err = cli("parse", "order a large pepperoni pizza", "--skill", "pizza")
+    assert code == 0 and json.loads(out)["skill"] == "pizza"
+    for bad in ("-1", "auto", "off", "x"):
+        _usage_error(*cli(*args, "--joint-weight", bad), "--joint-weight")
+
+
 def test_build_skill_errors(cli, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"interactionModel": {"languageModel": {"intents": 3}}}')
