@@ -1,13 +1,13 @@
 """Joint intent-slot decoding, measured: ``python -m benchmarks.joint [--model DIR] [--atis-model DIR]``.
 
-A parse normally takes the intent classifier's argmax and decodes slots over all of the skill's tags, so it can
-return intent A with a slot that only intent B ever has. With ``edge_nlu.load(..., joint_weight=W)`` a skill that
-records which slots each intent may carry (labels.json ``intent_slots``, written by builds since 2026-12-04) decodes
-them together (``edge_nlu.runtime.skill.Skill.decode_joint``). This benchmark sets each skill's sets itself, from
-its data set's train rows with the build's own function (``export.student.intent_slots_of``), in two variants:
-``strict`` (an intent may carry the slots its rows have: rule 41) and ``evidence`` (also the slots too rare for
-their absence to tell, ``MIN_EXPECTED``: rule 42, what builds write). It parses SNIPS (skill given), HWU64 (given
-and routed) and, with ``--atis-model``, ATIS, dev and test, for W = none (off), 0, 0.5, 1, 2. Writes
+Without joint decoding a parse takes the intent classifier's argmax and decodes slots over all of the skill's tags,
+so it can return intent A with a slot that only intent B ever has. With ``edge_nlu.load(..., joint_weight=W)`` a
+skill that records which slots each intent may carry (labels.json ``intent_slots``, written by builds since
+2026-12-04) decodes them together (``edge_nlu.runtime.skill.Skill.decode_joint``). This benchmark sets each skill's
+sets itself, from its data set's train rows with the build's own function (``export.student.intent_slots_of``), in
+two variants: ``strict`` (an intent may carry the slots its rows have: rule 41) and ``evidence`` (also the slots too
+rare for their absence to tell, ``MIN_EXPECTED``: rule 42, what builds write). It parses SNIPS (skill given), HWU64
+(given and routed) and, with ``--atis-model``, ATIS, dev and test, for W = none (off), 0, 0.5, 1, 2. Writes
 ``benchmarks/results/joint/joint.json``.
 """
 
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     head = "| set | split | allowed slots | " + " | ".join("off" if w is None else f"W = {w:g}" for w in WEIGHTS) + " |"
     rec = {
         "section": "joint",
-        "title": "Joint intent-slot decoding (opt-in), dev and test",
+        "title": "Joint intent-slot decoding, dev and test",
         "weights": [w for w in WEIGHTS],
         "runs": rows,
         "seconds": round(time.perf_counter() - t0, 1),
