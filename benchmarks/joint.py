@@ -14,6 +14,7 @@ rare for their absence to tell, ``MIN_EXPECTED``: rule 42, what builds write). I
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -34,6 +35,7 @@ DEFAULT_OUT = str(RESULTS_DIR / "joint" / "joint.json")
 KEYS = ("intent_accuracy", "slot_f1", "exact_match")
 
 
+@functools.cache  # every weight and split of a run asks again
 def train_intent_slots(dataset: str, variant: str) -> dict[str, dict[str, list[str]]]:
     """skill -> intent -> allowed slots, from the data set's train rows (as a build of that set writes them)."""
     from edge_nlu.data import split_path
@@ -114,9 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=DEFAULT_OUT)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from edge_nlu.runtime.nlu import load
+    from benchmarks.design import DEFAULT_MODEL
 
-    shipped = load(args.model).model_dir
+    shipped = Path(args.model) if args.model else DEFAULT_MODEL
     runs = [(shipped, "snips", False), (shipped, "hwu64", False), (shipped, "hwu64", True)]
     if args.atis_model:
         runs.append((Path(args.atis_model), "atis", False))

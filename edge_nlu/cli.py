@@ -66,23 +66,25 @@ JOINT_HELP = (
 )
 
 
-def _joint_weight(value: str) -> float | str | None:
-    if value in ("auto", "off"):
-        return None if value == "off" else value
+def _record_weight(value: str) -> float:
+    from edge_nlu.runtime.skill import is_weight
+
     try:
         w = float(value)
     except ValueError:
         w = -1.0
-    if not 0 <= w < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected 'auto', 'off' or a number >= 0, not {value!r}")
-    return w
-
-
-def _record_weight(value: str) -> float:
-    w = _joint_weight(value)
-    if not isinstance(w, float):
+    if not is_weight(w):
         raise argparse.ArgumentTypeError(f"expected a number >= 0, not {value!r}")
     return w
+
+
+def _joint_weight(value: str) -> float | str | None:
+    if value in ("auto", "off"):
+        return None if value == "off" else value
+    try:
+        return _record_weight(value)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected 'auto', 'off' or a number >= 0, not {value!r}") from None
 
 
 def _common(suppress: bool) -> argparse.ArgumentParser:

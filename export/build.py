@@ -72,7 +72,9 @@ def joint_weights(cfg: dict, corpus) -> dict[str, float]:
     given = cfg.get("joint_weights") or {}
     unknown = sorted(set(given) - set(cfg["sets"]))
     if unknown:
-        raise SystemExit(f"joint_weights names data sets this build does not train on: {unknown}")
+        raise SystemExit(
+            f"joint_weights names data sets this build does not train on (it has no skills of them): {unknown}"
+        )
     out = {}
     for name, w in given.items():
         if not is_weight(w):

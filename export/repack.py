@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_nlu.runtime.artifacts import npz_arrays, npz_bytes, read_skill, rewrite_skill, verify_base
+from edge_nlu.runtime.artifacts import npz_arrays, npz_bytes, rewrite_skill, verify_base
 from export.skill_compiler import HALF, pack_weights, unpack_weights
 
 log = logging.getLogger("export.repack")
@@ -59,8 +59,9 @@ def repack_skill(path: Path, base_manifest: dict | None = None) -> tuple[int, in
     return before, path.stat().st_size, rewritten
 
 
-def _training_rows(model: Path) -> dict[str, tuple[str, list]]:
-    """skill -> (its data set, its training rows), as the model's build loaded them (the config in its report)."""
+def _build_inputs(model: Path):
+    """(build config, corpus) of the model's build, from the config in its build_report.json: the rows its skills
+    were trained on."""
     from export.build import effective_config
     from export.corpus import load_corpus
 
@@ -68,40 +69,29 @@ def _training_rows(model: Path) -> dict[str, tuple[str, list]]:
     if not report.is_file():
         raise FileNotFoundError(f"{model}: no build_report.json, so no record of the rows its skills were built from")
     cfg = effective_config(json.loads(report.read_text())["config"])
-    corpus = load_corpus(cfg["sets"], limit_per_skill=cfg.get("limit_per_skill"), seed=cfg["seed"])
-    out: dict[str, tuple[str, list]] = {}
-    for name, rows in corpus.train_by_set.items():
-        for u in rows:
-            if u.skill is not None:  # (out-of-scope rows belong to no skill)
-                out.setdefault(u.skill, (name, []))[1].append(u)
-    return out
+    return cfg, load_corpus(cfg["sets"], limit_per_skill=cfg.get("limit_per_skill"), seed=cfg["seed"])
 
 
-def model_intent_slots(model: Path) -> dict[str, dict[str, list[str]]]:
-    """skill -> intent -> the slots it may carry, from the training rows the model's build used (the config in its
-    build_report.json), as a build writes them today (``export.student.intent_slots_of``)."""
+def intent_slots_by_skill(corpus) -> dict[str, dict[str, list[str]]]:
+    """skill -> intent -> the slots it may carry, as a build writes them today (``export.student.intent_slots_of``)."""
     from export.student import MIN_EXPECTED, intent_slots_of
 
-    return {k: intent_slots_of(rows, MIN_EXPECTED) for k, (_, rows) in sorted(_training_rows(model).items())}
+    rows: dict[str, list] = {}
+    for u in corpus.train:
+        if u.skill is not None:  # (out-of-scope rows belong to no skill)
+            rows.setdefault(u.skill, []).append(u)
+    return {k: intent_slots_of(v, MIN_EXPECTED) for k, v in sorted(rows.items())}
 
 
-def model_joint_weights(model: Path, per_set: dict[str, float]) -> dict[str, float]:
-    """skill -> joint decoding weight, for the skills of the data sets in ``per_set`` ({data set: W})."""
-    sets = {k: name for k, (name, _) in _training_rows(model).items()}
-    unknown = sorted(set(per_set) - set(sets.values()))
-    if unknown:
-        raise SystemExit(f"{model}: its build trained no skills of {unknown}")
-    return {k: per_set[name] for k, name in sets.items() if name in per_set}
-
-
-def set_labels(path: Path, base_manifest: dict | None, updates: dict) -> bool:
-    """Set the ``updates`` keys of the skill's labels.json (intent_slots, joint_weight); False when it had them
-    already (the file is then not touched)."""
+def set_labels(path: Path, base_manifest: dict | None, by_name: dict[str, dict]) -> bool:
+    """Set the labels.json keys ``by_name`` gives for the skill's name (intent_slots, joint_weight); False when it
+    had them already or has no entry (the file is then not touched)."""
     changed = False
 
     def edit(members: dict[str, bytes]) -> bool | None:
         nonlocal changed
         labels = json.loads(members["labels.json"])
+        updates = by_name.get(labels["name"], {})
         if all(labels.get(k) == v for k, v in updates.items()):
             return False
         labels.update(updates)
@@ -115,16 +105,17 @@ def set_labels(path: Path, base_manifest: dict | None, updates: dict) -> bool:
 
 def _per_set(text: str) -> dict[str, float]:
     """``snips=1,hwu64=0.5`` -> {"snips": 1.0, "hwu64": 0.5}."""
+    from edge_nlu.runtime.skill import is_weight
+
     out = {}
     for item in filter(None, text.split(",")):
         name, eq, value = item.partition("=")
         try:
-            w = float(value)
+            out[name] = float(value)
         except ValueError:
-            w = -1.0
-        if not eq or not name or not 0 <= w < float("inf"):
+            out[name] = -1.0
+        if not eq or not name or not is_weight(out[name]):
             raise SystemExit(f"--joint-weights {text!r}: expected SET=W[,SET=W] with W >= 0")
-        out[name] = w
     return out
 
 
@@ -181,19 +172,22 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         if (args.intent_slots or args.joint_weights) and not target.is_dir():
             raise SystemExit(f"{target}: --intent-slots and --joint-weights need a model folder (its build report)")
-        slots = model_intent_slots(target) if args.intent_slots else {}
-        weights = model_joint_weights(target, _per_set(args.joint_weights)) if args.joint_weights else {}
+        by_name: dict[str, dict] = {}
+        if args.intent_slots or args.joint_weights:
+            from export.build import joint_weights
+
+            cfg, corpus = _build_inputs(target)
+            for name, slots in (intent_slots_by_skill(corpus) if args.intent_slots else {}).items():
+                by_name.setdefault(name, {})["intent_slots"] = slots
+            per_set = _per_set(args.joint_weights) if args.joint_weights else {}
+            for name, w in joint_weights({**cfg, "joint_weights": per_set}, corpus).items():
+                by_name.setdefault(name, {})["joint_weight"] = w
         for path in files:
             before, after, rewritten = repack_skill(path, base)
-            name = json.loads(read_skill(path, base)[1]["labels.json"])["name"] if slots or weights else None
-            updates = {
-                **({"intent_slots": slots[name]} if name in slots else {}),
-                **({"joint_weight": weights[name]} if name in weights else {}),
-            }
-            if updates and set_labels(path, base, updates):
+            if by_name and set_labels(path, base, by_name):
                 after = path.stat().st_size
                 rewritten = True
-                log.info("%s: %s recorded", path, ", ".join(updates))
+                log.info("%s: labels updated (%s)", path, ", ".join(sorted({k for v in by_name.values() for k in v})))
             if rewritten:
                 changed.append(path.stem)
             total[0] += before

@@ -40,7 +40,7 @@ class SkillLabels:
     intents: list[str]
     tags: list[str]
     patch: dict[str, int] = field(default_factory=dict)  # word -> local patch row
-    # intent -> the slots its training rows have (joint intent-slot decoding: edge_nlu.runtime.skill.JOINT_WEIGHT)
+    # intent -> the slots it may carry (joint intent-slot decoding: edge_nlu.runtime.skill.JOINT_CANDIDATES)
     intent_slots: dict[str, list[str]] = field(default_factory=dict)
     # the skill's own joint decoding weight (the runtime's default uses it; None: off): a build config's
     # "joint_weights" gives one per data set, chosen by cross-validation on train (RESULTS, joint decoding)
