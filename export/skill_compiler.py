@@ -42,9 +42,6 @@ LEXICAL = True
 # place slots (edge_nlu.runtime.gazetteer): opt-in (build-skill --gazetteer). Snips-2017 held-out rows, 3 draws:
 # GetWeather +3.6 / +2.2 and BookRestaurant +1.3 / +2.9 slot F1 at 10 / 50 utterances, the other intents unchanged
 GAZETTEER = False
-# values of the slot's built-in kind (dates, times, numbers: export.builtin_values) drawn half the time in the swaps
-# of a slot declared or named as one, so ten examples with one date teach "a date goes here"
-BUILTIN_VALUES = False
 # slot-value swapping: AUGMENT new utterances per training utterance, at most MAX_AUGMENT in all. 12 rather than 4:
 # Snips-2017 held-out rows, two sets of 3 draws each: +0.97 / +1.12 and +1.05 / +0.72 slot F1 at 10 / 50 utterances
 # (compile time x1.5)
@@ -72,7 +69,6 @@ SETTINGS = (
     "SLOT_FEATURES",
     "LEXICAL",
     "GAZETTEER",
-    "BUILTIN_VALUES",
     "AUGMENT",
     "MAX_AUGMENT",
     "HEAD_L2",
@@ -571,15 +567,9 @@ def compile_skill(
         labels.joint_weight = float(joint_weight)
     n_given = len(rows)
     gazetteer = GAZETTEER if gazetteer is None else gazetteer
-    extra = {}
-    if BUILTIN_VALUES:
-        from export.builtin_values import builtin_pools
-
-        extra.update(builtin_pools(rows, definition))
-    if gazetteer:
-        extra.update(gazetteer_pools(rows))
+    extra = gazetteer_pools(rows) if gazetteer else None
     if AUGMENT:
-        rows = rows + augment(rows, definition, min(AUGMENT * len(rows), MAX_AUGMENT), seed, extra or None)
+        rows = rows + augment(rows, definition, min(AUGMENT * len(rows), MAX_AUGMENT), seed, extra)
     patch_rows = np.zeros((0, base.dims["emb"]), np.float32)
     try:
         from export.corpus import load_tokenizer
