@@ -423,3 +423,15 @@ def test_design_summary_table_and_verdict_cover_every_design():
     v = verdict(s)
     assert "(C)" in v and "335 vs 50 KB" in v
     assert "(D)" in v and "115 vs 335 KB" in v and "| D (as C" in table
+
+
+def test_joint_compiled_draws_n_rows_per_intent_in_file_order():
+    from benchmarks.joint_compiled import draw_rows
+
+    rows = [Utterance(f"a {i}", "A", [], "s") for i in range(30)]
+    rows += [Utterance(f"b {i}", "B", [], "s") for i in range(4)]
+    got = draw_rows(rows, 10, seed=0)
+    assert [u.intent for u in got].count("A") == 10 and [u.intent for u in got].count("B") == 4  # all of a small one
+    assert got == sorted(got, key=rows.index)  # file order kept
+    assert draw_rows(rows, 10, seed=0) == got and draw_rows(rows, 10, seed=1) != got
+    assert draw_rows(rows, 0, seed=0) == rows
