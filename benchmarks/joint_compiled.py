@@ -5,7 +5,10 @@ because nothing had measured which weight suits a skill learned from a few examp
 have one intent each). This benchmark compiles the 18 HWU64 skills on a base (default: the embedded model) from N
 train rows per intent (``random.Random(seed).sample`` per intent; every row where an intent has fewer), installs each
 over the model's own skill of that name in a temporary store, and parses HWU64 dev and test with the skill given, at
-joint weights off, 0, 0.5, 1 and 2. Writes ``benchmarks/results/joint/joint_compiled.json``.
+joint weights off, 0, 0.5, 1 and 2. Writes ``benchmarks/results/joint/joint_compiled.json``. With ``--schema`` each
+intent declares the slots it has anywhere in HWU64 train, as an Alexa interaction model declares its intents' slots
+(the compiled skill then allows exactly those: ``SkillDefinition.declares_intent_slots``); writes
+``joint_compiled_schema.json``.
 """
 
 from __future__ import annotations
@@ -46,17 +49,34 @@ def draw_rows(rows: list, size: int, seed: int) -> list:
     return [u for k, u in enumerate(rows) if k in keep]
 
 
-def _compile(job: tuple) -> tuple[str, int, float]:
-    """Compile one skill (a worker process, one thread): (skill, utterances, seconds)."""
-    name, size, seed, model, out = job
+def definition(name: str, size: int, seed: int, schema: bool):
+    """Skill ``name``'s definition from its drawn train rows; with ``schema``, each intent declares the slots it has
+    anywhere in HWU64 train (as an Alexa interaction model would), not only those its drawn rows show."""
     from edge_nlu.data import split_path
     from edge_nlu.definitions.jsonl import definition_from_utterances, read_jsonl
+    from edge_nlu.definitions.model import Slot, SlotType
+
+    every = [u for u in read_jsonl(split_path("hwu64", "train")) if u.skill == name]
+    d = definition_from_utterances(name, draw_rows(every, size, seed))
+    if schema:
+        for intent, it in d.intents.items():
+            names = sorted({s.slot for u in every if u.intent == intent for s in u.slots})
+            it.slots = [Slot(n, n) for n in names]
+            for n in names:
+                d.slot_types.setdefault(n, SlotType(n))
+        d.declares_intent_slots = True
+    return d
+
+
+def _compile(job: tuple) -> tuple[str, int, float]:
+    """Compile one skill (a worker process, one thread): (skill, utterances, seconds)."""
+    name, size, seed, model, out, schema = job
     from export.skill_compiler import compile_skill
 
-    rows = draw_rows([u for u in read_jsonl(split_path("hwu64", "train")) if u.skill == name], size, seed)
+    d = definition(name, size, seed, schema)
     t0 = time.perf_counter()
-    compile_skill(definition_from_utterances(name, rows), Path(model), Path(out), seed=seed)
-    return name, len(rows), time.perf_counter() - t0
+    compile_skill(d, Path(model), Path(out), seed=seed)
+    return name, len(d.utterances()), time.perf_counter() - t0
 
 
 def score(model: Path, skills: dict[str, Path], split: str, weight: float | None, home: Path) -> dict:
@@ -80,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2, help="skills compiled side by side (one thread each)")
     ap.add_argument("--work", default=None, help="folder for the compiled skills (default: a temporary folder)")
-    ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument(
+        "--schema", action="store_true", help="each intent declares the slots it has in all of HWU64 train (Alexa-like)"
+    )
+    ap.add_argument("--out", default=None, help=f"(default: {DEFAULT_OUT}, or *_schema.json with --schema)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     import edge_nlu
@@ -89,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     from edge_nlu.definitions.jsonl import read_jsonl
 
     model = Path(args.model) if args.model else DEFAULT_MODEL
+    out_path = Path(args.out or (DEFAULT_OUT.replace(".json", "_schema.json") if args.schema else DEFAULT_OUT))
     names = sorted({u.skill for u in read_jsonl(split_path("hwu64", "train"))})
     installed = set(edge_nlu.load(model).skills)
     if not set(names) <= installed:
@@ -99,16 +123,16 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     results: dict[str, dict] = {}
     for size in sizes:
-        folder = work / f"n{size}-seed{args.seed}"
+        folder = work / f"n{size}-seed{args.seed}{'-schema' if args.schema else ''}"
         folder.mkdir(parents=True, exist_ok=True)
-        jobs = [(n, size, args.seed, str(model), str(folder / f"{n}.skill")) for n in names]
+        jobs = [(n, size, args.seed, str(model), str(folder / f"{n}.skill"), args.schema) for n in names]
         todo = [j for j in jobs if not Path(j[4]).exists()]  # a --work folder keeps what an earlier run compiled
         compiled = {}
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             for k, (name, n_rows, secs) in enumerate(pool.map(_compile, todo)):
                 compiled[name] = {"utterances": n_rows, "seconds": round(secs, 1)}
                 log.info("N=%d: %s compiled (%d rows, %.0f s) [%d/%d]", size, name, n_rows, secs, k + 1, len(todo))
-        home = work / f"home-n{size}"
+        home = folder.with_name(f"home-{folder.name}")
         nlu = edge_nlu.load(model, home=str(home))
         for n in names:  # over the model's own skill of that name, in this store only
             nlu.install_skill(folder / f"{n}.skill", name=n)
@@ -125,11 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     for size, rec in results.items():
         for split in ("dev", "test"):
             cells = " | ".join(" / ".join(f"{s[k]:.2f}" for k in KEYS) for s in rec[split].values())
-            lines.append(f"| {'all' if size == '0' else size} | {split} | {cells} |")
+            label = ("all" if size == "0" else size) + (", declared slots" if args.schema else "")
+            lines.append(f"| {label} | {split} | {cells} |")
     out = {
         "section": "joint_compiled",
         "title": "Joint decoding for compiled skills (HWU64 skills compiled from a few rows per intent)",
         "sizes": sizes,
+        "schema": args.schema,
         "seed": args.seed,
         "model": str(model),
         "results": results,
@@ -144,10 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.perf_counter() - t0, 1),
         **run_meta(argv),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(out, indent=1) + "\n")
     print(out["table_markdown"])
-    log.info("wrote %s in %.0f s", args.out, out["seconds"])
+    log.info("wrote %s in %.0f s", out_path, out["seconds"])
     return 0
 
 

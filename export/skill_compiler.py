@@ -63,6 +63,9 @@ FT_WORD_DROP = 0.2
 # delta 63.97 / 84.34 (settings chosen on seed-3/4 draws from rank 8 at lr 3e-3 and 1e-2 and rank 16 at 1e-2)
 FT_RANK = 8
 FT_DELTA_LR = 1e-2
+# the joint decoding weight of a skill whose definition declares each intent's slots (an Alexa interaction model),
+# when build-skill is given none (None: off). Rule 50 (RESULTS, "Joint decoding for compiled skills")
+SCHEMA_JOINT_WEIGHT: float | None = None
 # the settings above, which benchmarks may vary per run (python -m benchmarks.snips2017 --compiler NAME=VALUE)
 SETTINGS = (
     "MAX_PATCH",
@@ -79,6 +82,7 @@ SETTINGS = (
     "FT_WORD_DROP",
     "FT_RANK",
     "FT_DELTA_LR",
+    "SCHEMA_JOINT_WEIGHT",
 )
 # a compiled skill is trained full-batch on the frozen base (memory grows with utterances × words × tags: 2,000 SNIPS
 # utterances with 79 tags: 1.8 GB and over 7 minutes); a bigger data set belongs in a base (python -m export.build)
@@ -175,13 +179,18 @@ def gazetteer_pools(rows: list[Utterance]) -> dict[str, list[str]]:
 
 
 def declared_intent_slots(definition: SkillDefinition | None, labels: SkillLabels) -> dict[str, list[str]]:
-    """``labels.intent_slots`` (the slots each intent's training rows have) plus the slots the definition declares
-    for each intent: a declared slot that an intent's few examples happen to lack stays allowed with it."""
+    """The slots each intent may carry (labels.json ``intent_slots``). A definition that declares each intent's
+    slots (``declares_intent_slots``: an Alexa interaction model) gives exactly those: the author's schema. Otherwise
+    ``labels.intent_slots`` (the slots each intent's training rows have, plus those too rare to tell) plus the slots
+    the definition lists for the intent, so a listed slot that an intent's few examples lack stays allowed."""
     out = {k: set(v) for k, v in labels.intent_slots.items()}
     if definition is not None:
         for name, it in definition.intents.items():
             if name in out:
-                out[name].update(s.name for s in it.slots)
+                if definition.declares_intent_slots:
+                    out[name] = {s.name for s in it.slots}
+                else:
+                    out[name].update(s.name for s in it.slots)
     return {k: sorted(v) for k, v in out.items()}
 
 
@@ -559,6 +568,8 @@ def compile_skill(
         )
     labels = SkillLabels.from_rows(definition.name, rows)
     labels.intent_slots = declared_intent_slots(definition, labels)
+    if joint_weight is None and definition.declares_intent_slots:
+        joint_weight = SCHEMA_JOINT_WEIGHT
     if joint_weight is not None:
         from edge_nlu.runtime.skill import is_weight
 

@@ -207,7 +207,7 @@ def read_alexa(path: str | Path, *, max_per_template: int = 20, seed: int = 0) -
         log.warning("%s: invocationName is empty: the skill can only be reached by routing or by name", src.file)
     invocation = _norm(invocation) if invocation else None
     name = slugify(invocation or "") or slugify(Path(path).stem) or "skill"
-    d = SkillDefinition(name=name, invocation_name=invocation, source=src.file)
+    d = SkillDefinition(name=name, invocation_name=invocation, source=src.file, declares_intent_slots=True)
     types = _read_types(src, lm, base)
 
     raw_intents = _get(src, lm, "intents", list, base)

@@ -85,6 +85,9 @@ class SkillDefinition:
     invocation_name: str | None = None
     source: str | None = None
     stats: dict[str, int] = field(default_factory=dict)
+    # True when each intent's ``slots`` is the author's declaration of the slots it takes (an Alexa interaction
+    # model), not just the slots its examples happen to show: a compiled skill then allows exactly those per intent
+    declares_intent_slots: bool = False
 
     def utterances(self) -> list[Utterance]:
         """All training utterances, intent by intent, in definition order."""
