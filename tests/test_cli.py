@@ -236,6 +236,9 @@ def test_build_skill_records_a_joint_weight(cli, tmp_path):
     info = json.loads(out)
     assert code == 0 and info["joint_weight"] == 1.0
     assert set(info["intent_slots"]) == set(info["intents"])  # every intent has its (possibly empty) slot list
+    # an Alexa model declares each intent's slots: exactly those, not what its few samples leave open
+    assert info["intent_slots"]["OrderPizza"] == ["count", "size", "topping"]
+    assert info["intent_slots"]["CheckOrderStatus"] == [] and info["intent_slots"]["AMAZON.StopIntent"] == []
     code, out, err = cli("parse", "order a large pepperoni pizza", "--skill", "pizza")
     assert code == 0 and json.loads(out)["skill"] == "pizza"
     for bad in ("-1", "auto", "off", "x"):

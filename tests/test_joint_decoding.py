@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from edge_nlu.runtime.skill import NONE, Skill, bio_allowed, viterbi, viterbi_scored
+from tests.conftest import FIXTURES
 
 TAGS = ["O", "B-x", "I-x", "B-y", "I-y"]
 
@@ -272,3 +273,32 @@ def test_cli_joint_weight(tiny_model, home, arg, ok):
         assert json.loads(p.stdout)["skill"] == "snips"
     else:
         assert "--joint-weight" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_declared_intent_slots_are_a_schema_only_when_the_definition_says_so():
+    pytest.importorskip("torch")
+    from edge_nlu.definitions import read_definition
+    from edge_nlu.definitions.jsonl import definition_from_utterances
+    from edge_nlu.definitions.model import SlotSpan, Utterance
+    from export.skill_compiler import declared_intent_slots
+    from export.student import SkillLabels
+
+    rows = [
+        Utterance("play jazz", "play", [SlotSpan("genre", 5, 9, "jazz")], "m"),
+        Utterance(
+            "play jazz in the kitchen",
+            "play",
+            [SlotSpan("genre", 5, 9, "jazz"), SlotSpan("room", 17, 24, "kitchen")],
+            "m",
+        ),
+        Utterance("stop", "stop", [], "m"),
+    ]
+    labels = SkillLabels.from_rows("m", rows)
+    labels.intent_slots = {"play": ["genre", "room"], "stop": ["room"]}  # evidence-based: room too rare to tell
+    d = definition_from_utterances("m", rows)  # slots the examples show: not a declaration
+    assert not d.declares_intent_slots
+    assert declared_intent_slots(d, labels) == {"play": ["genre", "room"], "stop": ["room"]}
+    d.declares_intent_slots = True  # the author's schema: exactly what each intent lists
+    assert declared_intent_slots(d, labels) == {"play": ["genre", "room"], "stop": []}
+    assert read_definition(FIXTURES / "pizza_alexa.json").declares_intent_slots
+    assert not read_definition(FIXTURES / "restaurant_rasa.yml").declares_intent_slots
