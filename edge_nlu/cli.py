@@ -150,8 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--joint-weight",
         type=_record_weight,
         metavar="W",
-        help="record joint intent-slot decoding weight W >= 0 in the skill, used by parses by default (worth it "
-        "when the skill's intents have slots of their own; default: none, off)",
+        help="record joint intent-slot decoding weight W >= 0 in the skill, used by parses by default (default: "
+        "0 for an Alexa model, whose intents declare their slots: a parse keeps to its intent's slots; else none, off)",
     )
     p.set_defaults(func=cmd_build_skill)
 

@@ -302,3 +302,22 @@ def test_declared_intent_slots_are_a_schema_only_when_the_definition_says_so():
     assert declared_intent_slots(d, labels) == {"play": ["genre", "room"], "stop": []}
     assert read_definition(FIXTURES / "pizza_alexa.json").declares_intent_slots
     assert not read_definition(FIXTURES / "restaurant_rasa.yml").declares_intent_slots
+
+
+def test_a_compiled_alexa_skill_keeps_to_its_intents_declared_slots(tiny_model, pizza_skill, home):
+    """An Alexa model declares its intents' slots: the compiled skill records them and weight 0 (rule 50), so a
+    parse never returns a slot its intent does not take, and the intent stays the classifier's."""
+    import edge_nlu
+    from export.skill_compiler import SCHEMA_JOINT_WEIGHT
+
+    sk = Skill(pizza_skill)
+    assert SCHEMA_JOINT_WEIGHT == 0.0 and sk.joint_weight == 0.0
+    assert sk.intent_slots["OrderPizza"] == ["count", "size", "topping"] and sk.intent_slots["CheckOrderStatus"] == []
+    on = edge_nlu.load(tiny_model, home=home)
+    name = on.install_skill(pizza_skill)
+    off = edge_nlu.load(tiny_model, home=home, joint_weight=None)
+    texts = ["order two large pepperoni pizzas", "where is my order", "a small one with olives", "stop", "large"]
+    for t in texts:
+        a, b = on.parse(t, skill=name), off.parse(t, skill=name)
+        assert a.intent == b.intent and a.confidence == b.confidence
+        assert {s.slot for s in a.slots} <= set(sk.intent_slots[a.intent])

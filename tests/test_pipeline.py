@@ -167,6 +167,9 @@ def test_compile_other_formats(tiny_model, tmp_path, fmt):
     rep = compile_skill(read_definition(src), tiny_model, out)
     assert out.is_file() and rep["bytes"] == out.stat().st_size <= 512 * 1024
     read_skill(out, verify_base(tiny_model / "base"))
+    from edge_nlu.runtime.skill import Skill
+
+    assert Skill(out).joint_weight is None  # its intents' slots are only what the examples show: no weight (rule 48)
 
 
 def test_compiled_skill_has_lexical_features(tiny_model, pizza_skill, tmp_path):
