@@ -5,10 +5,10 @@ rules 48 and 50: none for skills whose intents' slots are only what their exampl
 whose intents declare theirs; the Snips-2017 protocol's skills have one intent each). This benchmark compiles the
 18 HWU64 skills on a base (default: the embedded model) from N train rows per intent (``random.Random(seed).sample``
 per intent; every row where an intent has fewer), installs each over the model's own skill of that name in a
-temporary store, and parses HWU64 dev and test with the skill given, at joint weights off, 0, 0.5, 1 and 2. Writes ``benchmarks/results/joint/joint_compiled.json``. With ``--schema`` each
-intent declares the slots it has anywhere in HWU64 train, as an Alexa interaction model declares its intents' slots
-(the compiled skill then allows exactly those: ``SkillDefinition.declares_intent_slots``); writes
-``joint_compiled_schema.json``.
+temporary store, and parses HWU64 dev and test with the skill given, at joint weights off, 0, 0.5, 1 and 2. Writes
+``benchmarks/results/joint/joint_compiled.json``. With ``--schema`` each intent declares the slots it has anywhere
+in HWU64 train, as an Alexa interaction model declares its intents' slots (the compiled skill then allows exactly
+those: ``SkillDefinition.declares_intent_slots``); writes ``joint_compiled_schema.json``.
 """
 
 from __future__ import annotations
