@@ -32,6 +32,7 @@ from benchmarks.report import RESULTS_DIR, run_meta
 from edge_nlu.data import data_dir
 
 log = logging.getLogger("benchmarks.cv")
+NO_BUILD_NOTE = "(--no-build: the fold models already in the work folder, scored as they were built.) "
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
@@ -69,16 +70,18 @@ def _model_dir(work: Path, name: str, folds: int, fold: int) -> Path:
     return work / f"{name}-k{folds}-model{fold}"
 
 
-def held_out_predictions(model: Path, data: Path, name: str, joint_weight: float | None = None) -> tuple[list, list]:
+def held_out_predictions(
+    model: Path, data: Path, name: str, joint_weight: float | None = None, route: bool = False
+) -> tuple[list, list]:
     """The held-out fold's rows of the skills the model has, and the model's parses of them, skill given (with joint
-    intent-slot decoding at ``joint_weight``, if given)."""
+    intent-slot decoding at ``joint_weight``, if given); ``route``: routed among the model's enabled skills."""
     import edge_nlu
     from edge_nlu.definitions.jsonl import read_jsonl
 
     nlu = edge_nlu.load(model, home=str(model / "_home"), verify=False, joint_weight=joint_weight)
     built = set(nlu.skills)
     gold = [u for u in read_jsonl(data / name / "dev.jsonl") if u.skill in built]
-    pred = [nlu.parse(u.text, skill=u.skill).to_utterance() for u in gold]
+    pred = [nlu.parse(u.text, skill=None if route else u.skill).to_utterance() for u in gold]
     return gold, pred
 
 
@@ -96,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         "--joint-weights",
         default="",
         help="comma-separated joint decoding weights: each variant's fold models also parse with each (rows NAME@jW)",
+    )
+    ap.add_argument("--route", action="store_true", help="parse routed among the fold model's skills (not given)")
+    ap.add_argument(
+        "--no-build",
+        action="store_true",
+        help="score the fold models already in --work as they are (e.g. after the config file has changed)",
     )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -115,6 +124,15 @@ def main(argv: list[str] | None = None) -> int:
             cfg_file = work / f"{name}.json"
             text = json.dumps(apply_overrides(base_cfg, overrides), indent=1)
             stale = cfg_file.exists() and cfg_file.read_text() != text  # a --work folder reused with other overrides
+            if args.no_build:
+                missing = [
+                    f
+                    for f in range(args.folds)
+                    if not (_model_dir(work, name, args.folds, f) / "build_report.json").exists()
+                ]
+                if missing:
+                    raise SystemExit(f"--no-build: {work} has no built fold models {missing} of variant {name}")
+                continue
             cfg_file.write_text(text)
             for f, root in enumerate(roots):
                 model = _model_dir(work, name, args.folds, f)
@@ -133,11 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         for row, name, _, weight in decoded:
             gold, pred = [], []
             for f, root in enumerate(roots):
-                g, p = held_out_predictions(_model_dir(work, name, args.folds, f), root, args.set, weight)
+                g, p = held_out_predictions(_model_dir(work, name, args.folds, f), root, args.set, weight, args.route)
                 gold += g
                 pred += p
             scores[row] = evaluate_skills(gold, pred)
-            right[row] = [int(g.intent == p.intent) for g, p in zip(gold, pred)]
+            right[row] = [
+                int(g.intent == p.intent and (not args.route or g.skill == p.skill)) for g, p in zip(gold, pred)
+            ]
             texts[row] = [g.text for g in gold]
     variants = [(row, over) for row, _, over, _ in decoded]
     ref = variants[0][0]
@@ -160,16 +180,19 @@ def main(argv: list[str] | None = None) -> int:
     n = len(right[ref])
     rec = {
         "section": "cv",
-        "title": f"Build options: {args.folds}-fold CV on {args.set} train",
+        "title": f"Build options: {args.folds}-fold CV on {args.set} train" + (", routed" if args.route else ""),
         "set": args.set,
         "n": n,
         "scores": scores,
         "seconds": round(time.time() - t0, 1),
         "table_markdown": "\n".join(lines),
         "notes": (
-            f"{n} train rows of {args.set}, each parsed (skill given) by the model of each variant built without its "
+            f"{n} train rows of {args.set}, each parsed ({'routed among its skills' if args.route else 'skill given'}) "
+            "by the model of each variant built without its "
             f"fold ({config_path} + the overrides); scores pooled over the folds, percent. "
-            f"{round(time.time() - t0)} s. {args.note}"
+            f"{round(time.time() - t0)} s. "
+            f"{NO_BUILD_NOTE if args.no_build else ''}"
+            f"{args.note}"
         ).strip(),
         **run_meta(argv, "benchmarks.cv"),
     }

@@ -318,6 +318,16 @@ def test_cv_builds_each_variant_on_each_fold_and_scores_held_out_rows(tmp_path):
     assert gained - lost == round((acc["wd"] - acc["base"]) * n_alarm)  # the paired count agrees with the totals
     with pytest.raises(SystemExit, match="its own name"):
         cv.main([*args, "--variant", "a=", "--variant", "a=student.epochs=2"])
+    # --no-build scores the fold models as they are, even after the config changed (nothing rebuilt), and --route
+    # parses without the skill given (one skill here, so the same rows; right = skill and intent right)
+    config.write_text(config.read_text().replace('"epochs": 1', '"epochs": 3'))
+    stamp = (tmp_path / "w" / "base-k2-model0" / "build_report.json").stat().st_mtime_ns
+    assert cv.main([*args, "--variant", "base=", "--no-build", "--route"]) == 0
+    routed = json.loads(out.read_text())
+    assert (tmp_path / "w" / "base-k2-model0" / "build_report.json").stat().st_mtime_ns == stamp
+    assert routed["title"].endswith(", routed") and "--no-build" in routed["notes"] and routed["n"] == n_alarm
+    with pytest.raises(SystemExit, match="no built fold models"):
+        cv.main([*args, "--variant", "new=student.epochs=2", "--no-build"])
 
 
 def test_encoder_benchmark_builds_each_kind_and_reuses_finished_builds(tmp_path):
