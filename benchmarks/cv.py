@@ -121,18 +121,15 @@ def main(argv: list[str] | None = None) -> int:
         roots = make_folds(data_dir(), args.set, args.folds, work)
         todo = []
         for name, overrides in variants:
-            cfg_file = work / f"{name}.json"
-            text = json.dumps(apply_overrides(base_cfg, overrides), indent=1)
-            stale = cfg_file.exists() and cfg_file.read_text() != text  # a --work folder reused with other overrides
             if args.no_build:
-                missing = [
-                    f
-                    for f in range(args.folds)
-                    if not (_model_dir(work, name, args.folds, f) / "build_report.json").exists()
-                ]
+                models = [_model_dir(work, name, args.folds, f) for f in range(args.folds)]
+                missing = [f for f, m in enumerate(models) if not (m / "build_report.json").exists()]
                 if missing:
                     raise SystemExit(f"--no-build: {work} has no built fold models {missing} of variant {name}")
                 continue
+            cfg_file = work / f"{name}.json"
+            text = json.dumps(apply_overrides(base_cfg, overrides), indent=1)
+            stale = cfg_file.exists() and cfg_file.read_text() != text  # a --work folder reused with other overrides
             cfg_file.write_text(text)
             for f, root in enumerate(roots):
                 model = _model_dir(work, name, args.folds, f)
