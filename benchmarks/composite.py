@@ -96,8 +96,11 @@ def fold_predictions(model: Path, root: Path, name: str) -> dict[str, dict[float
         out["atoms"][lam] = [(u.intent, real[k]) for u, k in zip(held, pred, strict=True)]
     # parts: the softmax's own part probabilities
     idx = {c: i for i, c in enumerate(real)}
-    comps = [(i, [idx[a] for a in c.split("#")]) for i, c in enumerate(real) if "#" in c]
-    comps = [(i, parts) for i, parts in comps if len(parts) == len(real[i].split("#"))]
+    comps = [  # two-label intents whose parts are all intents of the skill (a part it lacks has no probability)
+        (i, [idx[a] for a in c.split("#")])
+        for i, c in enumerate(real)
+        if "#" in c and all(a in idx for a in c.split("#"))
+    ]
     pc = np.exp(z / sk.temperature - (z / sk.temperature).max(1, keepdims=True))
     pc /= pc.sum(1, keepdims=True)  # the calibrated probabilities a parse reports
     for lam in LAMS["parts"]:
