@@ -127,40 +127,6 @@ def bio_to_spans(text: str, words: Sequence[tuple[str, int, int]], tags: Sequenc
     return spans
 
 
-# sentence punctuation never at the edge of a slot value: of 109,032 gold values in ../shared/data none ends in
-# "," ";" ":" and 9 end in "?" or "!" (book titles), while a compiled skill that saw few questions tags the "?" after
-# a place as part of it (rule 51). "." "-" "'" "@" stay: abbreviations ("u. s. d.") and names have them.
-EDGE_PUNCTUATION = frozenset("?!,;:\u00bf\u00a1\uff1f\uff01\uff0c\uff1b\uff1a\u3001\u3002")
-
-
-def trim_edge_punctuation(words: Sequence[tuple[str, int, int]], tags: Sequence[str]) -> list[str]:
-    """``tags`` with sentence punctuation taken off the edges of each span, and spans of punctuation only dropped.
-
-    Works on word-level BIO tags after decoding, so a span keeps its type; an I- left at a span's new start becomes B-.
-    """
-    out = list(tags)
-    n = len(out)
-    i = 0
-    while i < n:
-        if not out[i].startswith(("B-", "I-")):
-            i += 1
-            continue
-        slot, j = out[i][2:], i + 1
-        while j < n and out[j] == "I-" + slot:
-            j += 1
-        lo, hi = i, j  # the span is words[lo:hi]
-        if all(not any(c.isalnum() for c in words[k][0]) for k in range(lo, hi)):
-            lo = hi  # punctuation and symbols only: no value
-        while lo < hi and words[lo][0] in EDGE_PUNCTUATION:
-            lo += 1
-        while hi > lo and words[hi - 1][0] in EDGE_PUNCTUATION:
-            hi -= 1
-        for k in range(i, j):
-            out[k] = "O" if not lo <= k < hi else ("B-" if k == lo else "I-") + slot
-        i = j
-    return out
-
-
 N_SHAPES = 7  # 0 special, 1 lower, 2 Title, 3 UPPER, 4 mixed case, 5 has a digit, 6 punctuation/other
 
 

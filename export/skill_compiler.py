@@ -47,9 +47,6 @@ GAZETTEER = False
 # (compile time x1.5)
 AUGMENT = 12
 MAX_AUGMENT = 2000
-# the share of swapped utterances built on two training utterances of one intent spliced at a slot they share (the
-# first's words up to that slot, the second's after it), so slots meet carrier phrases they never shared
-SPLICE = 0.0
 # L2 strength of a compiled skill's heads (intent and slot weights, and the lexical rows). Snips-2017 held-out rows,
 # seeds 0-2, at 10 / 50 utterances: 1e-3 60.00 / 82.29, 3e-3 58.61 / 81.95, 3e-4 55.82 / 81.44
 HEAD_L2 = 1e-3
@@ -81,7 +78,6 @@ SETTINGS = (
     "GAZETTEER",
     "AUGMENT",
     "MAX_AUGMENT",
-    "SPLICE",
     "HEAD_L2",
     "MAX_UTTERANCES",
     "FINETUNE",
@@ -137,7 +133,6 @@ def augment(
     target: int,
     seed: int = 0,
     extra: dict[str, list[str]] | None = None,
-    splice: float = 0.0,
 ) -> list[Utterance]:
     """Up to ``target`` new utterances: training utterances with each slot value swapped for another value of the
     same slot (from other utterances or the slot type's catalog), so a skill learned from a few examples sees
@@ -156,16 +151,10 @@ def augment(
                         pool.setdefault(sl.name, set()).update([v.value, *v.synonyms])
     values = {k: sorted(v) for k, v in pool.items()}
     templates = [u for u in rows if u.slots]
-    at: dict[tuple[str | None, str], list[tuple[Utterance, SlotSpan]]] = {}  # (intent, slot) -> its occurrences
-    for u in templates:
-        for s in u.slots:
-            at.setdefault((u.intent, s.slot), []).append((u, s))
     rng = random.Random(seed)
     out: list[Utterance] = []
     for _ in range(target if templates else 0):
         u = rng.choice(templates)
-        if splice > 0 and rng.random() < splice:
-            u = _splice(u, at, rng)
         text, spans, pos = "", [], 0
         for s in sorted(u.slots, key=lambda s: s.start):
             text += u.text[pos : s.start]
@@ -176,20 +165,6 @@ def augment(
             pos = s.end
         out.append(Utterance(text + u.text[pos:], u.intent, spans, u.skill))
     return out
-
-
-def _splice(u: Utterance, at: dict, rng: random.Random) -> Utterance:
-    """``u`` up to and including one of its slots, then another utterance of its intent after the same slot."""
-    s = rng.choice(sorted(u.slots, key=lambda x: x.start))
-    others = [(w, ws) for w, ws in at[(u.intent, s.slot)] if w is not u]
-    if not others:
-        return u
-    w, ws = rng.choice(others)
-    shift = s.end - ws.end
-    slots = [x for x in u.slots if x.end <= s.end] + [
-        SlotSpan(x.slot, x.start + shift, x.end + shift, x.value) for x in w.slots if x.start >= ws.end
-    ]
-    return Utterance(u.text[: s.end] + w.text[ws.end :], u.intent, slots, u.skill)
 
 
 def gazetteer_pools(rows: list[Utterance]) -> dict[str, list[str]]:
@@ -609,7 +584,7 @@ def compile_skill(
     gazetteer = GAZETTEER if gazetteer is None else gazetteer
     extra = gazetteer_pools(rows) if gazetteer else None
     if AUGMENT:
-        rows = rows + augment(rows, definition, min(AUGMENT * len(rows), MAX_AUGMENT), seed, extra, SPLICE)
+        rows = rows + augment(rows, definition, min(AUGMENT * len(rows), MAX_AUGMENT), seed, extra)
     patch_rows = np.zeros((0, base.dims["emb"]), np.float32)
     try:
         from export.corpus import load_tokenizer

@@ -9,7 +9,7 @@ import pytest
 from edge_nlu.data import data_dir
 from edge_nlu.definitions.model import SlotSpan, Utterance
 from edge_nlu.metrics import evaluate, published_snips2017, snips2017_slot_scores
-from edge_nlu.words import EDGE_PUNCTUATION, spans_to_bio, split_words, trim_edge_punctuation, word_key
+from edge_nlu.words import spans_to_bio, split_words, word_key
 
 DATA = data_dir()
 HAS_SNIPS = (DATA / "snips" / "test.jsonl").is_file()
@@ -267,44 +267,3 @@ def test_published_snips2017_reproduces_quoted_figures():
     assert list(alexa) == [70]
     full = published_snips2017(DATA, "Snips_metrics_full.json")["by_size"]
     assert list(full) == ["full"] and 0.9 < full["full"]["mean"] < 1.0
-
-
-@pytest.mark.parametrize(
-    ("text", "tags", "want"),
-    [
-        ("in black hawk park ?", "O B-p I-p I-p I-p", "O B-p I-p I-p O"),  # a trailing question mark
-        ("¿ madrid , spain", "B-c I-c I-c B-k", "O B-c O B-k"),  # leading inverted mark, trailing comma
-        ("play . now", "O B-x O", "O O O"),  # punctuation only: no value
-        ("a , b", "B-x I-x I-x", "B-x I-x I-x"),  # inside a span it stays
-        ("? ? x", "B-x I-x I-x", "O O B-x"),  # the new first word becomes B-
-        ("u. s. d.", "B-c I-c I-c I-c I-c I-c", "B-c I-c I-c I-c I-c I-c"),  # "." is kept (abbreviations)
-        ("@ nsa", "B-h I-h", "B-h I-h"),
-        ("x ! y", "B-a I-a B-b", "B-a O B-b"),
-        ("rain", "O", "O"),
-    ],
-)
-def test_trim_edge_punctuation(text, tags, want):
-    words = split_words(text)
-    assert trim_edge_punctuation(words, tags.split()) == want.split()
-
-
-def test_no_gold_slot_value_is_edge_punctuation_or_punctuation_only():
-    """What the trimming relies on, checked on every data set here: a value never starts or ends with a comma, a
-    semicolon or a colon, hardly ever with "?" or "!" (a few book titles), and is never punctuation only."""
-    from pathlib import Path
-
-    from edge_nlu.definitions.jsonl import read_jsonl
-
-    root = data_dir()
-    files = sorted(Path(root).glob("*/*.jsonl")) + sorted(Path(root).glob("snips2017/*/*.jsonl"))
-    if not files:
-        pytest.skip("no data sets")
-    edge, total = 0, 0
-    for f in files:
-        for u in read_jsonl(f):
-            for s in u.slots:
-                words = split_words(s.value)
-                total += 1
-                assert any(c.isalnum() for w, _, _ in words for c in w), (f, s)
-                edge += words[0][0] in EDGE_PUNCTUATION or words[-1][0] in EDGE_PUNCTUATION
-    assert edge <= total // 10_000, (edge, total)

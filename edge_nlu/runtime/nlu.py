@@ -21,7 +21,7 @@ from edge_nlu.runtime.base import Base, Tokens
 from edge_nlu.runtime.lexical import BUCKETS, intent_emissions, intent_ids
 from edge_nlu.runtime.skill import Skill, is_weight
 from edge_nlu.runtime.store import SkillStore, check_name, user_home
-from edge_nlu.words import bio_to_spans, split_words, trim_edge_punctuation, word_key
+from edge_nlu.words import bio_to_spans, split_words, word_key
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +105,6 @@ class NLU:
         # joint intent-slot decoding (edge_nlu.runtime.skill.JOINT_CANDIDATES): "auto" each skill's own weight,
         # None off, a number that weight for every skill that records its intents' slots
         self.joint_weight = joint_weight if joint_weight in (None, "auto") else float(joint_weight)
-        # sentence punctuation off slot values' edges (edge_nlu.words.trim_edge_punctuation, rule 51)
-        self.trim_punctuation = True
         model_dir = Path(model_dir)
         self.model_dir = model_dir
         self.base = Base(model_dir / "base", threads=threads, verify=verify)
@@ -398,8 +396,6 @@ class NLU:
             if alts and (alts[0].skill, alts[0].intent) != (best_name, sk.intents[j]):  # the slots moved the intent
                 rest = [a for a in alts if (a.skill, a.intent) != (best_name, sk.intents[j])]
                 alts = [Alternative(best_name, sk.intents[j], float(real[j])), *rest][: len(alts)]
-        if self.trim_punctuation:
-            tags = trim_edge_punctuation(words, tags)
         slots = [
             Slot(s.slot, s.value, s.start, s.end, sk.resolve(s.slot, s.value))
             for s in bio_to_spans(it.text, words, tags)
