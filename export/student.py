@@ -320,20 +320,6 @@ def drop_pieces(ids: list[int], p: float, rng: random.Random) -> list[int]:
     return [ids[0]] + [0 if rng.random() < p else i for i in ids[1:-1]] + [ids[-1]]
 
 
-def drop_slot_words(ids: list[int], first: list[int], tags: list[int], p: float, rng: random.Random) -> list[int]:
-    """Blank every piece of a share ``p`` of the words inside slots (tag index > 0), so a slot's type and extent are
-    learned from its carrier phrase too, which is all a few-shot skill has for values it never saw; p = 0 draws
-    nothing."""
-    if p <= 0:
-        return ids
-    out = list(ids)
-    ends = [*first[1:], len(ids) - 1]
-    for f, e, t in zip(first, ends, tags):
-        if t > 0 and rng.random() < p:
-            out[f:e] = [0] * (e - f)
-    return out
-
-
 def group_kd(exs: list[Example], z: torch.Tensor, group, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row: the distillation loss of the routing logits ``z`` (the group's real intents, in group order) towards
     the teacher's distribution over the same intents, and the teacher's mass on the group (before renormalising)."""
@@ -364,7 +350,6 @@ def train_student(
     ema_epochs: float = 0.0,
     word_drop: float = 0.0,
     word_drop_skills: list[str] | None = None,
-    slot_drop: float = 0.0,
     progress: str = "student",
 ) -> dict:
     """Multi-skill training: own-skill CE (+KD), other skills' heads pushed to NONE, slots on own skill.
@@ -445,8 +430,7 @@ def train_student(
             case = torch.zeros((len(exs), n), dtype=torch.long)
             for r, e in enumerate(exs):
                 p_drop = word_drop if drop_for is None or e.skill in drop_for else 0.0
-                pieces = drop_slot_words(e.ids, e.first, e.tags, slot_drop, rng)
-                ids[r, : len(e.ids)] = torch.tensor(drop_pieces(pieces, p_drop, rng))
+                ids[r, : len(e.ids)] = torch.tensor(drop_pieces(e.ids, p_drop, rng))
                 # lowercase augmentation: ASR output has no casing, so the model must not depend on it
                 c = e.case if rng.random() >= lower_p else [lower_shape(x) for x in e.case]
                 case[r, : len(e.ids)] = torch.tensor(c)
