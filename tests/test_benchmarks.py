@@ -170,6 +170,42 @@ def test_report_from_fake_results(tmp_path):
     assert report.regenerate(res, data_root=data_dir() if HAVE_DATA else tmp_path / "nodata").read_text() == md
 
 
+def test_readme_summary_marks_each_bar(tmp_path):
+    """The README's headline table says per metric whether edge-nlu meets its target, beside the teacher's figures."""
+    res = tmp_path / "results"
+    for sub in ("accuracy", "snips2017", "latency"):
+        (res / sub).mkdir(parents=True)
+    acc = {
+        "edge-nlu__snips.json": _acc_record("edge-nlu", "snips", intent_accuracy=98.5, slot_f1=94.49, exact_match=90.0),
+        "teacher-fp32__snips.json": _acc_record("teacher-fp32", "snips", intent_accuracy=98.0),
+        "edge-nlu__hwu64.json": _acc_record("edge-nlu", "hwu64", intent_accuracy=93.0, slot_f1=80.0),
+    }
+    for name, rec in acc.items():
+        (res / "accuracy" / name).write_text(json.dumps(rec))
+    (res / "snips2017" / "edge-nlu.json").write_text(json.dumps(_s17_record("edge-nlu", {10: 70.0, 70: 86.99})))
+    (res / "snips2017" / "minilm.json").write_text(json.dumps(_s17_record("minilm", {10: 55.0, 70: 83.0})))
+    cpu = {"p50": 0.5, "p99": 1.6}
+    (res / "latency" / "latency.json").write_text(
+        json.dumps(
+            {
+                "rows": [{"key": "edge-given", "cpu": cpu}, {"key": "teacher-given", "cpu": {"p50": 5.0, "p99": 9.0}}],
+                "footprint": {"peak RSS, all 29 skills resident + SNIPS test parsed": "100.1 MB (after import 50)"},
+            }
+        )
+    )
+    rows = {line.split(" | ")[0]: line for line in report.readme_summary(res).splitlines() if line.startswith("| ")}
+    snips = rows["| snips (skill given)"]
+    assert "98.50 / 94.49 / 90.00" in snips and "98.00 / 90.50 / 80.25" in snips  # edge-nlu, teacher
+    assert snips.endswith("| yes / no / yes |")  # a bar is met at equality, missed by 0.01
+    assert rows["| hwu64 (skill given)"].endswith("| ≥ 92.0 / 78.0 / – | yes / yes / – |")  # exact: report only
+    s17 = rows["| Snips-2017 few-shot"]
+    assert "70.00 / 86.99" in s17 and "55.00 / 83.00" in s17 and s17.endswith("| yes / no |")
+    assert rows["| latency, SNIPS test, skill given"].endswith("| yes / no |")  # maxima: 0.5 met, 1.6 > 1.5
+    assert "| 5.00 / 9.00 |" in rows["| latency, SNIPS test, skill given"]
+    assert rows["| memory"].endswith("| ≤ 100 MB | no |")
+    assert "atis" not in "".join(rows)  # no results, no row
+
+
 def test_result_names():
     assert result_name("maxent-crf", "snips", False) == "maxent-crf__snips.json"
     assert result_name("maxent-crf", "hwu64", True) == "maxent-crf__hwu64__route.json"
