@@ -261,13 +261,7 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
             dims["encoder"] = cfg["encoder"]
         manifest = write_base_manifest(base_dir, dims)
         # negatives: pooled vectors of utterances from every skill, for training new skills' NONE class
-        rng = np.random.default_rng(cfg["seed"])
-        pick = rng.choice(len(corpus.train), size=min(cfg["negatives"], len(corpus.train)), replace=False)
-        from edge_nlu.runtime.base import Base
-
-        b = Base(base_dir, verify=False)
-        neg = [b.run([b.sequence(b.tokenize(corpus.train[i].text))])[1][0] for i in sorted(pick)]
-        np.save(base_dir / "negatives.npy", np.stack(neg).astype(np.float16))
+        np.save(base_dir / "negatives.npy", base_negatives(base_dir, corpus, cfg))
         manifest = write_base_manifest(base_dir, dims)
         for lab in skills:
             wts = _head_weights(model, lab.name)
@@ -278,6 +272,8 @@ def build(cfg: dict, out: Path, teacher: Path | None = None) -> dict:
 
     # lexical experts: {"weight": w, "sets": [data sets whose skills get one]} (+ "l2" for the slot CRF)
     experts = {k: cfg[k] for k in ("lexical_expert", "intent_expert") if cfg.get(k)}
+    from edge_nlu.runtime.base import Base
+
     b = Base(base_dir, verify=False) if experts else None
 
     def expert_skills(ex: dict) -> list:
@@ -366,6 +362,18 @@ def _replace(staging: Path, final: Path) -> None:
     staging.rename(final)
     if old.exists():
         shutil.rmtree(old)
+
+
+def base_negatives(base_dir: Path, corpus, cfg: dict) -> np.ndarray:
+    """Pooled vectors of ``cfg["negatives"]`` training utterances drawn with the build's seed: the NONE examples a
+    skill compiled later against this base trains on."""
+    from edge_nlu.runtime.base import Base
+
+    rng = np.random.default_rng(cfg["seed"])
+    pick = rng.choice(len(corpus.train), size=min(cfg["negatives"], len(corpus.train)), replace=False)
+    b = Base(base_dir, verify=False)
+    neg = [b.run([b.sequence(b.tokenize(corpus.train[i].text))])[1][0] for i in sorted(pick)]
+    return np.stack(neg).astype(np.float16)
 
 
 def recalibrate(cfg: dict, out: Path) -> dict:

@@ -631,7 +631,10 @@ def compile_skill(
 
         got = fit_slot_encoder(base, pq, ps, seqs, tags, lex, weights, labels.tags, seed=seed, rank=rank)
         if got is None:
-            log.warning("the base's encoder is not a one-layer BiLSTM: skill built without its own slot encoder")
+            log.warning(
+                "the base's encoder is not one one-layer BiLSTM (another kind, or an ensemble of several): skill "
+                "built without its own slot encoder"
+            )
         else:
             weights, encoder = got
     manifest = write_skill_file(
