@@ -9,6 +9,8 @@ Writes ``benchmarks/results/cv/<set>.json``.
 
 A variant is a name and config overrides: ``ema=student.ema_epochs=2``,
 ``both=student.ema_epochs=2,student.word_drop=0.1`` (values are JSON, else strings); ``base=`` is the config as is.
+``--ensemble ens=s0+s1+s2`` also merges each fold's models of those variants (e.g. the config at three seeds) into one
+with :mod:`export.ensemble` and scores the merge as a row.
 """
 
 from __future__ import annotations
@@ -70,6 +72,28 @@ def _model_dir(work: Path, name: str, folds: int, fold: int) -> Path:
     return work / f"{name}-k{folds}-model{fold}"
 
 
+def parse_ensemble(text: str, names: list[str]) -> tuple[str, list[str]]:
+    """``ens=a+b+c`` -> ("ens", ["a", "b", "c"]), each part a variant's name."""
+    name, _, rest = text.partition("=")
+    parts = [p for p in rest.split("+") if p]
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or len(parts) < 2:
+        raise SystemExit(f"--ensemble {text!r}: expected NAME=A+B[+C...] (two or more variants)")
+    unknown = [p for p in parts if p not in names]
+    if unknown:
+        raise SystemExit(f"--ensemble {text!r}: no --variant named {', '.join(unknown)}")
+    return name, parts
+
+
+def merge_fold(members: list[Path], out: Path, data: Path) -> None:
+    """The fold's merged model (export.ensemble), made again when a member was rebuilt after it."""
+    from export.ensemble import merge
+
+    report = out / "build_report.json"
+    if report.exists() and all(report.stat().st_mtime >= (m / "build_report.json").stat().st_mtime for m in members):
+        return
+    merge(members, out, data=data)
+
+
 def held_out_predictions(
     model: Path, data: Path, name: str, joint_weight: float | None = None, route: bool = False
 ) -> tuple[list, list]:
@@ -102,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--route", action="store_true", help="parse routed among the fold model's skills (not given)")
     ap.add_argument(
+        "--ensemble",
+        action="append",
+        default=[],
+        help="NAME=A+B[+C...]: merge each fold's models of variants A, B, ... into one (export.ensemble) and score it",
+    )
+    ap.add_argument(
         "--no-build",
         action="store_true",
         help="score the fold models already in --work as they are (e.g. after the config file has changed)",
@@ -111,8 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     from edge_nlu.metrics import evaluate_skills
 
     variants = [parse_variant(v) for v in args.variant]
-    if len({name for name, _ in variants}) < len(variants):
-        raise SystemExit("--variant: each variant needs its own name")
+    ensembles = [parse_ensemble(e, [name for name, _ in variants]) for e in args.ensemble]
+    if len({name for name, _ in variants} | {name for name, _ in ensembles}) < len(variants) + len(ensembles):
+        raise SystemExit("--variant/--ensemble: each needs its own name")
     config_path = Path(args.config or f"export/configs/{args.set}.json")
     base_cfg = json.loads(config_path.read_text())
     t0 = time.time()
@@ -139,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
         with ThreadPoolExecutor(args.jobs) as pool:
             for k, _ in enumerate(pool.map(lambda t: build(*t), todo)):
                 log.info("fold model %d/%d built (%.0f s)", k + 1, len(todo), time.time() - t0)
+        for name, parts in ensembles:
+            for f, root in enumerate(roots):
+                merge_fold(
+                    [_model_dir(work, p, args.folds, f) for p in parts], _model_dir(work, name, args.folds, f), root
+                )
+            variants.append((name, {"ensemble": parts}))
         scores, right, texts = {}, {}, {}
         weights = [float(w) for w in args.joint_weights.split(",") if w.strip()]
         decoded = []  # (row name, variant name, overrides, joint weight)

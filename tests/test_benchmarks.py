@@ -315,6 +315,15 @@ def test_cv_variants_parse_and_override_nested_keys():
             parse_variant(bad)
 
 
+def test_cv_ensemble_names_its_variants():
+    from benchmarks.cv import parse_ensemble
+
+    assert parse_ensemble("ens=s0+s1+s2", ["base", "s0", "s1", "s2"]) == ("ens", ["s0", "s1", "s2"])
+    for bad, why in (("ens=s0", "two or more"), ("ens=s0+s9", "no --variant named s9"), ("e/x=s0+s1", "NAME=")):
+        with pytest.raises(SystemExit, match=why):
+            parse_ensemble(bad, ["s0", "s1"])
+
+
 def test_cv_builds_each_variant_on_each_fold_and_scores_held_out_rows(tmp_path):
     """Two tiny variants on two folds of HWU64 (one skill): every held-out row of that skill is scored once."""
     pytest.importorskip("torch")
