@@ -459,12 +459,11 @@ def _met(values: list[float | None], bars: tuple[float | None, ...], higher: boo
 
 
 def _bar_text(bars: tuple[float | None, ...], dset: str, mode: str) -> str:
-    cells = ["–" if b is None else f"{b:g}" for b in bars]
     if dset == "clinc150":
-        return f"in-scope ≥ {bars[0]:.1f}, OOS recall ≥ {cells[1]}"
+        return f"in-scope ≥ {bars[0]:.1f}, OOS recall ≥ {bars[1]:g}"
     if mode == "route":
         return f"intent ≥ {bars[0]:.1f}"
-    return "≥ " + " / ".join(f"{b:.1f}" if b is not None else "–" for b in bars)
+    return "≥ " + " / ".join("–" if b is None else f"{b:.1f}" for b in bars)
 
 
 def readme_summary(results_dir: Path) -> str:

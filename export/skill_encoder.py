@@ -237,10 +237,12 @@ def fit_slot_encoder(
     """(new slot head, {member name: bytes}): a copy of ``base``'s encoder fine-tuned with the slot head in
     ``weights`` under the compiler's settings (``export.skill_compiler.FT_*``, ``HEAD_L2``), shipped as a full int8
     ``encoder.onnx`` (``rank`` 0) or as a rank-``rank`` ``encoder_delta.npz`` of the base's int8 weights (None:
-    ``FT_RANK``); None where the base's encoder is not a one-layer BiLSTM. ``patch_q``/``patch_s``: the skill's int8
-    patch rows (or None)."""
+    ``FT_RANK``); None where the base's encoder is not one one-layer BiLSTM (another kind, or an ensemble).
+    ``patch_q``/``patch_s``: the skill's int8 patch rows (or None)."""
     from export import skill_compiler as sc
 
+    if base.dims.get("members"):  # an export.ensemble base: K encoder graphs, not one BiLSTM to copy
+        return None
     t0 = time.time()
     graph = onnx.load(str(base.folder / "encoder.onnx"))
     enc = encoder_from_onnx(graph, base.dims["emb"], base.dims["hidden"])
